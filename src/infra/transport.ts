@@ -1,0 +1,53 @@
+/**
+ * The contract every host transport (ssh, local) fulfils. Services reach a host only through this
+ * interface, so they never import ssh2, child_process or fs themselves.
+ */
+
+export interface ExecOptions {
+  /** Kill the command (and its children) on the host after this long. */
+  timeoutMs: number;
+  /** Bytes of stdout / stderr kept for the answer (head and tail, see BoundedOutput). */
+  maxStdoutBytes: number;
+  maxStderrBytes: number;
+  /** Working directory on the host; undefined means the account's default (home). */
+  cwd?: string;
+  /** Abort from the caller (client went away). */
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  /** null when the command was killed by a signal or never reported a status. */
+  exitCode: number | null;
+  /** Signal name without "SIG" (e.g. "KILL") when the command died from one. */
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: number;
+  stderrBytes: number;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'failed';
+
+export interface TransportStatus {
+  state: ConnectionState;
+  /** Number of times a dropped connection was re-established. */
+  reconnects: number;
+  /** Last connection error message (already safe to show), if any. */
+  lastError?: string;
+}
+
+export interface HostTransport {
+  readonly kind: 'ssh' | 'local';
+  /** Human-readable address, e.g. "ccpm@10.0.1.201:22" or "local". */
+  readonly address: string;
+  /** Run a command through the account's shell (`sh -c` semantics). Never rejects for a non-zero exit. */
+  exec(command: string, options: ExecOptions): Promise<ExecResult>;
+  /** Check that the host answers (opens the connection if needed). Rejects with an AppError. */
+  probe(): Promise<void>;
+  status(): TransportStatus;
+  close(): Promise<void>;
+}
