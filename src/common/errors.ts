@@ -10,7 +10,6 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'PATH_OUTSIDE_ROOT'
   | 'COMMAND_DENIED'
-  | 'SHELL_DISABLED'
   | 'NOT_FOUND'
   | 'HOST_NOT_FOUND'
   | 'MODEL_NOT_FOUND'

@@ -1,0 +1,56 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { SwaggerModule } from '@nestjs/swagger';
+import { ConsoleLogger, type LoggerService } from '@nestjs/common';
+import { AppModule } from './app.module.js';
+import { ErrorFilter } from './common/error-filter.js';
+import { validationPipe } from './common/validation.js';
+import type { AppConfig } from './config/config.types.js';
+import { buildOpenApi } from './openapi/openapi.js';
+import { OpenApiDocuments } from './openapi/openapi.controller.js';
+import { VERSION } from './version.js';
+
+
+/** Largest accepted JSON body: a 10 MiB file as base64 plus room for the other fields. */
+export const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/** Logs to stderr only, for the MCP stdio mode where stdout carries the protocol. */
+export class StderrLogger extends ConsoleLogger {
+  protected override printMessages(messages: unknown[], context?: string, logLevel?: Parameters<ConsoleLogger['printMessages']>[2]) {
+    super.printMessages(messages, context, logLevel, 'stderr');
+  }
+}
+
+/** Creates the application with every surface configured, not yet listening. */
+export async function createApp(config: AppConfig, logger?: LoggerService | false): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    logger: logger ?? new ConsoleLogger({ prefix: 'gpu-host-tools' }),
+    bodyParser: false,
+    abortOnError: false,
+  });
+  app.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
+  app.disable('x-powered-by');
+  app.useGlobalFilters(new ErrorFilter());
+  app.useGlobalPipes(validationPipe());
+  if (config.cors_origins.length) {
+    app.enableCors({
+      origin: config.cors_origins,
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-Session-Id', 'Mcp-Session-Id', 'Mcp-Protocol-Version'],
+      exposedHeaders: ['Mcp-Session-Id'],
+      methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+      maxAge: 600,
+    });
+  }
+  // The document and Swagger UI are set up before init: routes added after init land behind
+  // Nest's not-found handler.
+  const doc = buildOpenApi(app, VERSION);
+  app.get(OpenApiDocuments).set(doc);
+  SwaggerModule.setup('docs', app, doc, {
+    raw: false,
+    customSiteTitle: 'gpu-host-tools',
+    swaggerOptions: { persistAuthorization: true, displayOperationId: true, tryItOutEnabled: false },
+  });
+  await app.init();
+  return app;
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { performance } from 'node:perf_hooks';
+import { ConfigError, loadConfig } from './config/load-config.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { createApp, StderrLogger } from './app.js';
+import { AuthService, type Caller } from './common/auth.js';
+import { createMcpServer } from './mcp/mcp-server.js';
+import { ToolRunner } from './mcp/tool-runner.js';
+import { OpenApiDocuments } from './openapi/openapi.controller.js';
+import { VERSION } from './version.js';
+
+const USAGE = `usage: gpu-host-tools [serve | openapi | mcp-stdio]
+  serve       start the HTTP server (default): REST + OpenAPI + Swagger UI + MCP
+  openapi     print the OpenAPI document to stdout and exit (never dials a host)
+  mcp-stdio   speak MCP on stdin/stdout (for desktop clients); logs go to stderr`;
+
+async function main(command = 'serve'): Promise<void> {
+  switch (command) {
+    case 'serve': {
+      const started = performance.now();
+      const config = loadConfig();
+      const app = await createApp(config);
+      app.enableShutdownHooks();
+      await app.listen(config.port, config.bind_address);
+      const url = await app.getUrl();
+      console.log(`gpu-host-tools listening on ${url} (docs at ${url}/docs) in ${Math.round(performance.now() - started)} ms`);
+      return;
+    }
+    case 'openapi': {
+      // Spec generation needs no hosts or keys: build with an empty local configuration.
+      const app = await createApp(loadConfig({ HOME: process.env.HOME }), false);
+      process.stdout.write(JSON.stringify(app.get(OpenApiDocuments).get('full'), null, 2) + '\n');
+      await app.close();
+      return;
+    }
+    case 'mcp-stdio': {
+      // stdout carries the protocol: every log line goes to stderr.
+      const config = loadConfig();
+      const app = await createApp(config, new StderrLogger({ prefix: 'gpu-host-tools' }));
+      // The desktop user who launched this process is trusted with every scope, unless MCP_STDIO_KEY
+      // names a configured key whose scopes should apply instead (e.g. a read-only key).
+      const auth = app.get(AuthService);
+      const caller: Caller = process.env.MCP_STDIO_KEY
+        ? auth.authenticate(`Bearer ${process.env.MCP_STDIO_KEY}`)
+        : { keyName: 'stdio', scopes: new Set(['read', 'write', 'shell']) };
+      const server = createMcpServer(app.get(ToolRunner), caller, VERSION);
+      const transport = new StdioServerTransport();
+      const shutdown = () => void app.close().finally(() => process.exit(0));
+      transport.onclose = shutdown;
+      process.stdin.once('end', shutdown); // the client closed our stdin: it is done with us
+      await server.connect(transport);
+      return;
+    }
+    case '-h':
+    case '--help':
+    case 'help':
+      console.log(USAGE);
+      return;
+    default:
+      console.error(USAGE);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv[2]).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(`gpu-host-tools: configuration error: ${err.message}`);
+  } else {
+    console.error(`gpu-host-tools: failed to start: ${(err as Error)?.message ?? String(err)}`);
+  }
+  process.exit(1);
+});

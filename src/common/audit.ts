@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.types.js';
+import type { Caller } from './auth.js';
+
+/** Fields whose values are file contents or edit texts: the audit keeps their size and hash only. */
+const CONTENT_FIELDS = new Set(['content', 'old_text', 'new_text']);
+
+export interface AuditEntry {
+  operation: string;
+  host: string;
+  caller: Caller;
+  args: unknown;
+  outcome: 'ok' | 'error';
+  status: number;
+  code?: string;
+  duration_ms: number;
+  surface: 'rest' | 'mcp';
+}
+
+/** Replaces content-like strings by {size_bytes, sha256}, recursively (edits are arrays of objects). */
+export function redactArgs(value: unknown, key?: string): unknown {
+  if (typeof value === 'string' && key && CONTENT_FIELDS.has(key)) {
+    return { size_bytes: Buffer.byteLength(value), sha256: createHash('sha256').update(value).digest('hex') };
+  }
+  if (Array.isArray(value)) return value.map((v) => redactArgs(v));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactArgs(v, k)]));
+  }
+  return value;
+}
+
+/**
+ * One JSON line per write or shell call (DESIGN §5), to AUDIT_LOG when set, else to the log. Never
+ * holds keys (only the key's name) or file contents.
+ */
+@Injectable()
+export class AuditLog implements OnApplicationShutdown {
+  private readonly log = new Logger('Audit');
+  private readonly file?: WriteStream;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    if (config.audit_log) {
+      this.file = createWriteStream(config.audit_log, { flags: 'a', mode: 0o600 });
+      this.file.on('error', (e) => this.log.error(`cannot write the audit log ${config.audit_log}: ${e.message}`));
+    }
+  }
+
+  record(entry: AuditEntry): void {
+    const line = JSON.stringify({
+      time: new Date().toISOString(),
+      key: entry.caller.keyName,
+      user: entry.caller.user,
+      surface: entry.surface,
+      operation: entry.operation,
+      host: entry.host,
+      args: redactArgs(entry.args),
+      outcome: entry.outcome,
+      status: entry.status,
+      code: entry.code,
+      duration_ms: Math.round(entry.duration_ms),
+    });
+    if (this.file) this.file.write(line + '\n');
+    else this.log.log(line);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.file) await new Promise<void>((resolve) => this.file!.end(resolve));
+  }
+}

@@ -1,0 +1,95 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig, Scope } from '../config/config.types.js';
+import { AppError } from './errors.js';
+import { OPERATION_KEY, PUBLIC_KEY, type OperationDef } from './operation.js';
+
+/** Who is calling: the key's name and scopes, plus Open WebUI's user headers when it forwards them. */
+export interface Caller {
+  keyName: string;
+  scopes: ReadonlySet<Scope>;
+  user?: { name?: string; id?: string; email?: string };
+}
+
+declare module 'express' {
+  interface Request {
+    caller?: Caller;
+  }
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+@Injectable()
+export class AuthService {
+  private readonly keys: Array<{ name: string; digest: Buffer; scopes: ReadonlySet<Scope> }>;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.keys = config.keys.map((k) => ({ name: k.name, digest: Buffer.from(k.sha256, 'hex'), scopes: new Set(k.scopes) }));
+  }
+
+  /** True when no key is configured: the server is loopback-only (enforced at start-up) and open. */
+  get open(): boolean {
+    return this.keys.length === 0;
+  }
+
+  /**
+   * Resolves an Authorization header to a caller, or throws 401. Keys are compared as sha256 digests
+   * with timingSafeEqual, and every configured key is compared, so timing tells nothing about which
+   * key or how much of it matched.
+   */
+  authenticate(authorization: string | undefined, headers: Record<string, unknown> = {}): Caller {
+    const user = openWebUiUser(headers);
+    if (this.open) return { keyName: 'anonymous', scopes: new Set<Scope>(['read', 'write', 'shell']), user };
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    if (!match) throw new AppError(401, 'UNAUTHORIZED', 'An API key is required: send the header "Authorization: Bearer <key>".');
+    const digest = sha256(match[1]);
+    let found: (typeof this.keys)[number] | undefined;
+    for (const key of this.keys) if (timingSafeEqual(key.digest, digest)) found = key;
+    if (!found) throw new AppError(401, 'UNAUTHORIZED', 'The API key is not valid; check the bearer key configured in the client.');
+    return { keyName: found.name, scopes: found.scopes, user };
+  }
+
+  /** Throws 403 when the caller lacks the scope an operation needs. */
+  authorize(caller: Caller, op: Pick<OperationDef, 'id' | 'scope'>): void {
+    if (!caller.scopes.has(op.scope)) {
+      throw new AppError(403, 'FORBIDDEN', `The API key "${caller.keyName}" lacks the "${op.scope}" scope that ${op.id} needs; use a key with that scope.`);
+    }
+  }
+}
+
+function header(headers: Record<string, unknown>, name: string): string | undefined {
+  const v = headers[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return typeof s === 'string' && s.length > 0 ? s.slice(0, 200) : undefined;
+}
+
+function openWebUiUser(headers: Record<string, unknown>): Caller['user'] {
+  const name = header(headers, 'x-openwebui-user-name');
+  const id = header(headers, 'x-openwebui-user-id');
+  const email = header(headers, 'x-openwebui-user-email');
+  return name || id || email ? { name, id, email } : undefined;
+}
+
+/** REST guard: public routes pass; operation routes need a key with the operation's scope. */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const handler = context.getHandler();
+    if (this.reflector.get<boolean>(PUBLIC_KEY, handler) || this.reflector.get<boolean>(PUBLIC_KEY, context.getClass())) return true;
+    const req = context.switchToHttp().getRequest<Request>();
+    const caller = this.auth.authenticate(req.headers.authorization, req.headers);
+    req.caller = caller;
+    const op = this.reflector.get<OperationDef | undefined>(OPERATION_KEY, handler);
+    if (op) this.auth.authorize(caller, op);
+    else if (!caller.scopes.has('read')) throw new AppError(403, 'FORBIDDEN', 'This key lacks the "read" scope.');
+    return true;
+  }
+}

@@ -1,0 +1,706 @@
+/**
+ * The ssh transport: one long-lived ssh2 connection per host (DESIGN §6, §7), opened on first use,
+ * re-opened lazily after a drop, with a bounded number of channels and verified host keys.
+ */
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import { AppError } from '../../common/errors.js';
+import { BoundedOutput } from '../output-buffer.js';
+import type { ConnectionState, ExecOptions, ExecResult, HostTransport, TransportStatus } from '../transport.js';
+import { ChannelLimiter } from './channel-limiter.js';
+import { PidPreamble, withPidPreamble } from './pid-preamble.js';
+import { withCwd } from './shell-quote.js';
+import {
+  checkHostKey,
+  fingerprintMatches,
+  fingerprintSha256,
+  keyTypeOfBlob,
+  knownHostsName,
+  normaliseFingerprint,
+  parseKnownHosts,
+  preferredHostKeyAlgorithms,
+  type KnownHostEntry,
+} from './known-hosts.js';
+import {
+  channelOpenError,
+  connectError,
+  droppedDuringExec,
+  hostKeyError,
+  keyParseError,
+  keyReadError,
+  notStartedInTime,
+  transportClosed,
+  type HostKeyProblem,
+  type SshTarget,
+} from './ssh-errors.js';
+
+export interface SshTransportOptions {
+  /** The host's configured name (for logs; errors name the address). */
+  name: string;
+  host: string;
+  /** Default 22. */
+  port?: number;
+  username: string;
+  /** Private key contents; or give privateKeyPath (read at each connect, so a rotated key is picked up). */
+  privateKey?: Buffer | string;
+  privateKeyPath?: string;
+  passphrase?: string;
+  /** known_hosts file to verify the host key against. A missing file counts as empty. */
+  knownHostsPath?: string;
+  /** Pinned host key fingerprint "SHA256:<base64>". A key is trusted if it matches this or known_hosts. */
+  hostKeyFingerprint?: string;
+  /** TCP connect + SSH handshake + auth, default 10 000 ms. */
+  connectTimeoutMs?: number;
+  /** SSH-level keepalive; a dead peer is noticed after interval × keepaliveCountMax. Default 15 000 ms. */
+  keepaliveIntervalMs?: number;
+  /** Default 3. */
+  keepaliveCountMax?: number;
+  /**
+   * Exec channels open at once on the connection (default 8); more calls queue. The SFTP session, once
+   * opened, takes one more channel, so keep this at most sshd's MaxSessions (default 10) minus 1.
+   */
+  maxChannels?: number;
+  /** First fail-fast window after a failed connect (default 500 ms); doubles per failure up to backoffMaxMs. */
+  backoffInitialMs?: number;
+  /** Default 5 000 ms. */
+  backoffMaxMs?: number;
+}
+
+/**
+ * After sending the KILL signal request: if the channel is still open after REAP_AFTER_MS (sshd refused
+ * the signal), kill the remote process group from a second channel; close the channel ourselves after
+ * CLOSE_AFTER_MS; stop waiting for it at GIVE_UP_AFTER_MS.
+ */
+const REAP_AFTER_MS = 250;
+const CLOSE_AFTER_MS = 2_000;
+const GIVE_UP_AFTER_MS = 3_500;
+
+/** Retries of a refused channel open (20, 40, 80, 160, 320 ms apart: about 0.6 s in all). */
+const OPEN_RETRIES = 5;
+const retryableOpenFailures = new WeakSet<object>();
+
+const SSH2_HOST_KEY_ALGORITHMS = new Set([
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+  'ssh-dss',
+]);
+
+interface Connection {
+  client: Client;
+  alive: boolean;
+  /** Run when the connection goes away (exec calls in flight fail fast instead of hanging). */
+  onDrop: Set<() => void>;
+  sftp?: Promise<SFTPWrapper>;
+}
+
+export { shellQuote, withCwd } from './shell-quote.js';
+
+export class SshTransport implements HostTransport {
+  readonly kind = 'ssh' as const;
+  readonly address: string;
+  readonly name: string;
+
+  private readonly target: SshTarget;
+  private readonly connectTimeoutMs: number;
+  private readonly keepaliveIntervalMs: number;
+  private readonly keepaliveCountMax: number;
+  private readonly backoffInitialMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly limiter: ChannelLimiter;
+
+  private conn: Connection | undefined;
+  private connecting: Promise<Connection> | undefined;
+  private everConnected = false;
+  private reconnects = 0;
+  private failures = 0;
+  private retryAt = 0;
+  private lastFailure: AppError | undefined;
+  private lastError: string | undefined;
+  private closed = false;
+  private readonly pendingReap = new Set<number>();
+  private reaping = false;
+
+  constructor(private readonly options: SshTransportOptions) {
+    const port = options.port ?? 22;
+    if (!options.privateKey && !options.privateKeyPath) {
+      throw new Error(`ssh host "${options.name}": a private key or private key path is required`);
+    }
+    // No accept-anything mode: without a known_hosts file or a pin there is nothing to verify against.
+    if (!options.knownHostsPath && !options.hostKeyFingerprint) {
+      throw new Error(`ssh host "${options.name}": a known_hosts file or a host key fingerprint is required`);
+    }
+    if (options.hostKeyFingerprint && !/^(SHA256:)?[A-Za-z0-9+/]{43}=?$/i.test(options.hostKeyFingerprint.trim())) {
+      throw new Error(`ssh host "${options.name}": host key fingerprint must look like SHA256:<43 base64 characters>`);
+    }
+    this.name = options.name;
+    this.address = `${options.username}@${options.host}:${port}`;
+    this.target = { address: this.address, host: options.host, port, username: options.username };
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.keepaliveIntervalMs = options.keepaliveIntervalMs ?? 15_000;
+    this.keepaliveCountMax = options.keepaliveCountMax ?? 3;
+    this.backoffInitialMs = options.backoffInitialMs ?? 500;
+    this.backoffMaxMs = options.backoffMaxMs ?? 5_000;
+    this.limiter = new ChannelLimiter(options.maxChannels ?? 8);
+  }
+
+  status(): TransportStatus {
+    let state: ConnectionState;
+    if (this.conn?.alive) state = 'connected';
+    else if (this.connecting) state = this.everConnected ? 'reconnecting' : 'connecting';
+    else if (this.lastFailure) state = 'failed';
+    else state = 'idle';
+    const s: TransportStatus = { state, reconnects: this.reconnects };
+    if (this.lastError) s.lastError = this.lastError;
+    return s;
+  }
+
+  async probe(): Promise<void> {
+    await this.connection();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.limiter.rejectAll(transportClosed(this.target));
+    const conn = this.conn;
+    this.conn = undefined;
+    if (conn?.alive) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          conn.client.destroy();
+          resolve();
+        }, 1_000);
+        conn.client.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        conn.client.end();
+      });
+    }
+  }
+
+  /** An SFTP session on the shared connection; opened once and re-opened after a reconnect. */
+  async sftp(): Promise<SFTPWrapper> {
+    const conn = await this.connection();
+    if (!conn.sftp) {
+      const opening = new Promise<SFTPWrapper>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(channelOpenError(this.target, `no SFTP session within ${this.connectTimeoutMs} ms`)),
+          this.connectTimeoutMs,
+        );
+        try {
+          conn.client.sftp((err, sftp) => {
+            clearTimeout(timer);
+            if (err) return reject(channelOpenError(this.target, `SFTP: ${err.message}`));
+            sftp.on('close', () => {
+              if (conn.sftp === opening) conn.sftp = undefined;
+            });
+            resolve(sftp);
+          });
+        } catch (err) {
+          clearTimeout(timer);
+          reject(channelOpenError(this.target, (err as Error).message));
+        }
+      });
+      conn.sftp = opening;
+      // A failed open must not stay cached: the next caller tries again.
+      opening.catch(() => {
+        if (conn.sftp === opening) conn.sftp = undefined;
+      });
+    }
+    return conn.sftp;
+  }
+
+  async exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    const started = performance.now();
+    if (this.closed) throw transportClosed(this.target);
+    options.signal?.throwIfAborted();
+
+    // Until the command is running, the call can be cancelled by the caller or by its own timeout
+    // (waiting for a channel slot or for the connection counts against the command's time).
+    const preStart = new AbortController();
+    let waitingFor = 'a free SSH channel';
+    const deadline = setTimeout(
+      () => preStart.abort(notStartedInTime(this.target, options.timeoutMs, waitingFor)),
+      Math.max(0, options.timeoutMs),
+    );
+    const onCallerAbort = () => preStart.abort(options.signal!.reason);
+    options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+
+    let release: (() => void) | undefined;
+    let conn: Connection;
+    let channel: ClientChannel;
+    try {
+      release = await this.limiter.acquire(preStart.signal);
+      waitingFor = `the SSH connection to ${this.address}`;
+      conn = await abortable(this.connection(), preStart.signal);
+      waitingFor = 'the session channel to open';
+      const fullCommand = withPidPreamble(withCwd(command, options.cwd));
+      channel = await abortable(this.openExecRetrying(conn, fullCommand, preStart.signal), preStart.signal, (late) => {
+        // The channel opened after we gave up on it: kill whatever started and let go of it.
+        late.then(
+          (ch) => killChannel(ch),
+          () => {},
+        );
+      });
+    } catch (err) {
+      release?.();
+      throw err;
+    } finally {
+      clearTimeout(deadline);
+      options.signal?.removeEventListener('abort', onCallerAbort);
+    }
+
+    try {
+      return await this.run(conn, channel, options, started);
+    } finally {
+      release!();
+    }
+  }
+
+  private run(conn: Connection, channel: ClientChannel, options: ExecOptions, started: number): Promise<ExecResult> {
+    return new Promise<ExecResult>((resolve, reject) => {
+      const stdout = new BoundedOutput(options.maxStdoutBytes);
+      const stderr = new BoundedOutput(options.maxStderrBytes);
+      const preamble = new PidPreamble();
+      let exitCode: number | null = null;
+      let exitSignal: string | null = null;
+      let gotExit = false;
+      let killedFor: 'timeout' | 'abort' | undefined;
+      let done = false;
+      const timers: NodeJS.Timeout[] = [];
+
+      const finish = (err?: AppError) => {
+        if (done) return;
+        done = true;
+        for (const t of timers) clearTimeout(t);
+        conn.onDrop.delete(onDrop);
+        options.signal?.removeEventListener('abort', onAbort);
+        if (err) return reject(err);
+        stdout.write(preamble.flush());
+        const out = stdout.result();
+        const errOut = stderr.result();
+        resolve({
+          exitCode: killedFor ? null : exitCode,
+          // We killed it: even if the shell itself had already exited (a background child held the
+          // output open) or the server did not report the signal, the command ended by our KILL.
+          signal: exitSignal ?? (killedFor ? 'KILL' : null),
+          stdout: out.text,
+          stderr: errOut.text,
+          stdoutBytes: out.bytes,
+          stderrBytes: errOut.bytes,
+          stdoutTruncated: out.truncated,
+          stderrTruncated: errOut.truncated,
+          timedOut: killedFor === 'timeout',
+          durationMs: Math.round(performance.now() - started),
+        });
+      };
+
+      const kill = (why: 'timeout' | 'abort') => {
+        if (done || killedFor) return;
+        killedFor = why;
+        // Closing an exec channel without a pty leaves the remote processes running (DESIGN §6). A KILL
+        // signal request makes sshd kill the session's process group, report exit-signal and close the
+        // channel. sshd refuses that for root logins, so if the channel is still open shortly after, kill
+        // the process group by pid from another channel; close the channel ourselves only after that.
+        sendSignal(channel, 'KILL');
+        timers.push(
+          setTimeout(() => {
+            if (preamble.pid !== undefined) this.reap(conn, preamble.pid);
+          }, REAP_AFTER_MS),
+          setTimeout(() => {
+            try {
+              channel.close();
+            } catch {
+              /* already closed */
+            }
+          }, CLOSE_AFTER_MS),
+          setTimeout(() => finish(), GIVE_UP_AFTER_MS),
+        );
+      };
+
+      const onDrop = () => {
+        // Data already received is lost to the caller; an honest error beats a result that looks complete.
+        if (!gotExit && !killedFor) finish(droppedDuringExec(this.target));
+        else finish();
+      };
+      const onAbort = () => kill('abort');
+
+      channel.on('data', (d: Buffer) => stdout.write(preamble.feed(d)));
+      channel.stderr.on('data', (d: Buffer) => stderr.write(d));
+      channel.on('exit', (code: number | null, signal?: string) => {
+        gotExit = true;
+        if (typeof code === 'number') exitCode = code;
+        if (signal) exitSignal = signal.replace(/^SIG/, '');
+      });
+      channel.on('error', () => {
+        /* surfaced through close / drop */
+      });
+      channel.on('close', () => {
+        // ssh2 closes every channel when the socket closes; the connection's own close handler ran
+        // first and marked it dead, so tell a drop from a normal end here.
+        if (!conn.alive && !gotExit && !killedFor) finish(droppedDuringExec(this.target));
+        else finish();
+      });
+      conn.onDrop.add(onDrop);
+      if (options.signal?.aborted) onAbort();
+      else options.signal?.addEventListener('abort', onAbort, { once: true });
+      timers.push(setTimeout(() => kill('timeout'), Math.max(0, options.timeoutMs - (performance.now() - started))));
+      // stdin gets EOF at once: a command that reads it (cat, a confirmation prompt) ends instead of
+      // waiting for input that never comes.
+      channel.end();
+    });
+  }
+
+  /**
+   * Kill remote process groups by pid, batched into one extra channel at a time (so a burst of timeouts
+   * costs one session, not one each: keep maxChannels + SFTP + this one within MaxSessions). Best effort.
+   */
+  private reap(conn: Connection, pid: number): void {
+    this.pendingReap.add(pid);
+    if (this.reaping) return;
+    this.reaping = true;
+    void (async () => {
+      try {
+        while (this.pendingReap.size > 0 && conn.alive) {
+          const pids = [...this.pendingReap];
+          this.pendingReap.clear();
+          // A negative pid names a process group; `--` keeps it from being read as a signal option.
+          const command = `kill -s KILL -- ${pids.map((p) => `-${p}`).join(' ')} 2>/dev/null; true`;
+          try {
+            const ch = await this.openExecRetrying(conn, command, new AbortController().signal);
+            await new Promise<void>((resolve) => {
+              const t = setTimeout(() => {
+                killChannel(ch);
+                resolve();
+              }, 5_000);
+              ch.on('close', () => {
+                clearTimeout(t);
+                resolve();
+              });
+              ch.on('data', () => {});
+              ch.stderr.on('data', () => {});
+              ch.end();
+            });
+          } catch {
+            /* connection gone or session refused: nothing more we can do for these */
+          }
+        }
+      } finally {
+        this.pendingReap.clear();
+        this.reaping = false;
+      }
+    })();
+  }
+
+  /**
+   * sshd frees a closed session only in its next cleanup pass, so an open that follows a close on the
+   * same connection can briefly find MaxSessions still taken ("open failed") even though we hold fewer
+   * channels than that. Such refusals are retried a few times with a short backoff before they count.
+   */
+  private async openExecRetrying(conn: Connection, command: string, signal: AbortSignal): Promise<ClientChannel> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.openExec(conn, command);
+      } catch (err) {
+        if (!retryableOpenFailures.has(err as object) || attempt >= OPEN_RETRIES || !conn.alive || signal.aborted) {
+          throw err;
+        }
+        await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+      }
+    }
+  }
+
+  private openExec(conn: Connection, command: string): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      try {
+        conn.client.exec(command, (err, channel) => {
+          if (err) {
+            if (!conn.alive) return reject(droppedDuringExec(this.target));
+            const refused = channelOpenError(this.target, err.message);
+            retryableOpenFailures.add(refused);
+            return reject(refused);
+          }
+          resolve(channel);
+        });
+      } catch (err) {
+        // ssh2 throws "Not connected" synchronously when the socket went away under us.
+        this.markDead(conn, (err as Error).message);
+        reject(droppedDuringExec(this.target));
+      }
+    });
+  }
+
+  /** The live connection, dialling if there is none; fails fast inside the backoff window. */
+  private connection(): Promise<Connection> {
+    if (this.closed) return Promise.reject(transportClosed(this.target));
+    if (this.conn?.alive) return Promise.resolve(this.conn);
+    if (this.connecting) return this.connecting;
+    if (this.lastFailure && Date.now() < this.retryAt) {
+      // Don't hammer a host that just failed: answer with the same error until the window passes.
+      const f = this.lastFailure;
+      return Promise.reject(new AppError(f.status, f.code, f.message));
+    }
+    const attempt = this.connect().then(
+      (conn) => {
+        this.connecting = undefined;
+        if (this.everConnected) this.reconnects++;
+        this.everConnected = true;
+        this.failures = 0;
+        this.lastFailure = undefined;
+        this.conn = conn;
+        return conn;
+      },
+      (err: AppError) => {
+        this.connecting = undefined;
+        this.failures++;
+        const backoff = Math.min(this.backoffMaxMs, this.backoffInitialMs * 2 ** (this.failures - 1));
+        this.retryAt = Date.now() + backoff;
+        this.lastFailure = err;
+        this.lastError = err.message;
+        throw err;
+      },
+    );
+    this.connecting = attempt;
+    return attempt;
+  }
+
+  private async connect(): Promise<Connection> {
+    const t = this.target;
+    const keyDescription = this.options.privateKeyPath ? `the private key ${this.options.privateKeyPath}` : 'the configured private key';
+    let privateKey: Buffer | string;
+    if (this.options.privateKey) {
+      privateKey = this.options.privateKey;
+    } else {
+      try {
+        privateKey = await readFile(this.options.privateKeyPath!);
+      } catch (err) {
+        throw keyReadError(t, this.options.privateKeyPath!, (err as NodeJS.ErrnoException).code);
+      }
+    }
+    const knownHosts = await this.loadKnownHosts();
+    const names = [knownHostsName(t.host.toLowerCase(), t.port)];
+    const algorithms = this.options.hostKeyFingerprint ? undefined : preferredHostKeyAlgorithms(knownHosts, names);
+    const serverHostKey = algorithms?.filter((a) => SSH2_HOST_KEY_ALGORITHMS.has(a));
+
+    return new Promise<Connection>((resolve, reject) => {
+      const client = new Client();
+      const sock = new net.Socket();
+      let settled = false;
+      let tcpConnected = false;
+      let hostKeyProblem: AppError | undefined;
+
+      const fail = (err: AppError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        client.removeAllListeners('ready');
+        // Keep a no-op error listener: ssh2 may still emit while tearing down.
+        client.on('error', () => {});
+        sock.destroy();
+        reject(err);
+      };
+      const timer = setTimeout(() => {
+        fail(
+          connectError(t, {
+            err: new Error('connect timeout'),
+            tcpConnected,
+            timedOut: true,
+            timeoutMs: this.connectTimeoutMs,
+            keyDescription,
+          }),
+        );
+      }, this.connectTimeoutMs);
+
+      sock.on('error', () => {
+        /* ssh2 reports socket errors through the client's 'error' event */
+      });
+      // TCP_NODELAY: without it Nagle's algorithm and delayed ACKs add ~40 ms to every exec (DESIGN §7).
+      sock.setNoDelay(true);
+      sock.on('connect', () => {
+        tcpConnected = true;
+        sock.setNoDelay(true);
+        if (sock.remoteAddress && sock.remoteAddress !== t.host) {
+          names.push(knownHostsName(sock.remoteAddress, t.port));
+        }
+      });
+
+      const hostVerifier = (key: Buffer): boolean => {
+        const problem = this.verifyHostKey(key, knownHosts, names);
+        if (problem) hostKeyProblem = problem;
+        return !problem;
+      };
+
+      client.on('error', (err: Error & { level?: string; code?: string }) => {
+        if (hostKeyProblem) return fail(hostKeyProblem);
+        fail(connectError(t, { err, tcpConnected, timedOut: false, timeoutMs: this.connectTimeoutMs, keyDescription }));
+      });
+      client.on('close', () => {
+        if (hostKeyProblem) return fail(hostKeyProblem);
+        fail(
+          connectError(t, {
+            err: new Error('connection lost before login completed'),
+            tcpConnected,
+            timedOut: false,
+            timeoutMs: this.connectTimeoutMs,
+            keyDescription,
+          }),
+        );
+      });
+      client.once('ready', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        const conn: Connection = { client, alive: true, onDrop: new Set() };
+        let lastErr: string | undefined;
+        client.removeAllListeners('error');
+        client.removeAllListeners('close');
+        // Keepalive timeout, protocol error: remembered for the 'close' that follows.
+        client.on('error', (err: Error) => (lastErr = err.message));
+        client.on('close', () => this.markDead(conn, lastErr ?? 'connection closed'));
+        resolve(conn);
+      });
+
+      const config: ConnectConfig = {
+        sock,
+        username: t.username,
+        privateKey,
+        passphrase: this.options.passphrase,
+        // Our own timer above gives the clearer message; this is ssh2's backstop.
+        readyTimeout: this.connectTimeoutMs + 1_000,
+        keepaliveInterval: this.keepaliveIntervalMs,
+        keepaliveCountMax: this.keepaliveCountMax,
+        hostVerifier,
+      };
+      if (serverHostKey && serverHostKey.length > 0) {
+        config.algorithms = { serverHostKey: serverHostKey as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] };
+      }
+      sock.connect(t.port, t.host);
+      try {
+        client.connect(config);
+      } catch (err) {
+        // ssh2 parses the private key synchronously: wrong passphrase or not a key.
+        fail(keyParseError(t, keyDescription, (err as Error).message));
+      }
+    });
+  }
+
+  /** Returns the error to refuse the key with, or undefined when the key is trusted. */
+  private verifyHostKey(key: Buffer, knownHosts: KnownHostEntry[], names: string[]): AppError | undefined {
+    const pinned = this.options.hostKeyFingerprint;
+    const verdict = checkHostKey(knownHosts, names, key);
+    if (verdict.result === 'revoked') return this.hostKeyProblem(key, { verdict: 'revoked' });
+    if (pinned && fingerprintMatches(key, pinned)) return undefined;
+    if (verdict.result === 'trusted') return undefined;
+    if (verdict.result === 'changed') {
+      return this.hostKeyProblem(key, { verdict: 'changed', changedLines: verdict.lines });
+    }
+    if (pinned && !this.options.knownHostsPath) {
+      return this.hostKeyProblem(key, { verdict: 'pin-mismatch', pinned: normaliseFingerprint(pinned) });
+    }
+    return this.hostKeyProblem(key, {
+      verdict: pinned ? 'pin-mismatch' : 'unknown',
+      pinned: pinned ? normaliseFingerprint(pinned) : undefined,
+    });
+  }
+
+  private hostKeyProblem(key: Buffer, p: Pick<HostKeyProblem, 'verdict' | 'changedLines' | 'pinned'>): AppError {
+    const err = hostKeyError(this.target, {
+      ...p,
+      keyType: keyTypeOfBlob(key),
+      fingerprint: fingerprintSha256(key),
+      knownHostsPath: this.options.knownHostsPath,
+      knownHostsName: knownHostsName(this.target.host.toLowerCase(), this.target.port),
+    });
+    return err;
+  }
+
+  private async loadKnownHosts(): Promise<KnownHostEntry[]> {
+    if (!this.options.knownHostsPath) return [];
+    try {
+      // Read at every connect so a key added with ssh-keyscan is picked up without a restart.
+      return parseKnownHosts(await readFile(this.options.knownHostsPath, 'utf8'));
+    } catch {
+      // Missing or unreadable: nothing is trusted from it, and the refusal message says how to add the key.
+      return [];
+    }
+  }
+
+  private markDead(conn: Connection, reason: string): void {
+    if (!conn.alive) return;
+    conn.alive = false;
+    conn.sftp = undefined;
+    if (this.conn === conn) this.conn = undefined;
+    if (!this.closed) this.lastError = `The SSH connection to ${this.address} dropped (${reason}); it is re-opened on the next call.`;
+    for (const cb of [...conn.onDrop]) cb();
+    conn.onDrop.clear();
+    conn.client.destroy();
+  }
+}
+
+/**
+ * Send a signal request on an exec channel. ssh2's channel.signal() silently does nothing once we have
+ * sent EOF (it checks `writable`), and exec() sends EOF at once to close the command's stdin; the
+ * request is still valid SSH after EOF (EOF only ends our data direction) and sshd honours it. So go to
+ * the protocol object directly while the channel is open or half-closed, as channel.signal() itself does
+ * (ssh2 1.17; the ssh-transport integration test fails if that internal moves).
+ */
+function sendSignal(channel: ClientChannel, name: string): void {
+  const ch = channel as unknown as {
+    outgoing?: { id: number; state: string };
+    _client?: { _protocol?: { signal?: (id: number, sig: string) => void } };
+  };
+  const protocol = ch._client?._protocol;
+  try {
+    if (ch.outgoing && (ch.outgoing.state === 'open' || ch.outgoing.state === 'eof') && protocol?.signal) {
+      protocol.signal(ch.outgoing.id, name);
+    } else {
+      channel.signal(name);
+    }
+  } catch {
+    /* channel already gone */
+  }
+}
+
+function killChannel(channel: ClientChannel): void {
+  sendSignal(channel, 'KILL');
+  try {
+    channel.close();
+  } catch {
+    /* already closed */
+  }
+}
+
+/** Race `p` against `signal`; `onLate` gets `p` when the signal won, to clean up what it yields later. */
+function abortable<T>(p: Promise<T>, signal: AbortSignal, onLate?: (p: Promise<T>) => void): Promise<T> {
+  if (signal.aborted) {
+    onLate?.(p);
+    p.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      onLate?.(p);
+      p.catch(() => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,29 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Caller } from '../common/auth.js';
+import type { ToolRunner } from './tool-runner.js';
+
+const INSTRUCTIONS =
+  'Tools to manage GPU hosts: GPU status (nvidia-smi), host resources, Ollama models (pull and create run as jobs: poll ollama_job_status), shell commands and files inside a root directory. Every tool takes an optional `host`; list_hosts names them.';
+
+/**
+ * A new MCP server for one caller. Never shared between clients or requests: a shared server or
+ * transport once leaked responses across clients (GHSA-345p-7cg4-v4c7).
+ */
+export function createMcpServer(runner: ToolRunner, caller: Caller, version: string): Server {
+  const server = new Server({ name: 'gpu-host-tools', version }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: runner.list(caller) }));
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const token = request.params._meta?.progressToken;
+    const onProgress =
+      token === undefined
+        ? undefined
+        : (p: { progress: number; total?: number; message?: string }) => {
+            extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => {
+              // The client may have gone away; the job goes on and can be polled.
+            });
+          };
+    return runner.call(caller, request.params.name, request.params.arguments ?? {}, { onProgress, signal: extra.signal });
+  });
+  return server;
+}

@@ -1,0 +1,132 @@
+import { Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { AuditLog } from '../common/audit.js';
+import { AuthService, type Caller } from '../common/auth.js';
+import { toAppError } from '../common/error-filter.js';
+import { AppError, errorBody } from '../common/errors.js';
+import { findOperation, operations, type OperationDef } from '../common/operation.js';
+import { validateInput } from '../common/validation.js';
+import { HostRegistry } from '../infra/host-registry.js';
+import { OpenApiDocuments } from '../openapi/openapi.controller.js';
+import { inputSchemaOf, openApiPath, type JsonSchema } from './tool-schemas.js';
+
+export interface McpTool {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: JsonSchema;
+  annotations: { title: string; readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean; openWorldHint: boolean };
+}
+
+export interface ToolResult {
+  [key: string]: unknown;
+  content: Array<{ type: 'text'; text: string }>;
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
+
+/** Progress reporter handed to long operations (pull, create) when the MCP client asked for it. */
+export type ProgressSink = (progress: { progress: number; total?: number; message?: string }) => void;
+
+/** Extra context an operation's service method may receive as its second argument. */
+export interface CallContext {
+  caller: Caller;
+  onProgress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs operations for the MCP surface with the same rules as REST: scope check, the same validation
+ * of the same DTO, the same service method, the same audit record and error shape.
+ */
+@Injectable()
+export class ToolRunner {
+  private tools?: Map<string, McpTool>;
+
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    private readonly auth: AuthService,
+    private readonly audit: AuditLog,
+    private readonly hosts: HostRegistry,
+    private readonly docs: OpenApiDocuments,
+  ) {}
+
+  /** Tools the caller's scopes allow, all in one list (Open WebUI reads one page). */
+  list(caller: Caller): McpTool[] {
+    return [...this.allTools().values()].filter((t) => caller.scopes.has(findOperation(t.name)!.scope));
+  }
+
+  async call(caller: Caller, name: string, args: unknown, extra: { onProgress?: ProgressSink; signal?: AbortSignal } = {}): Promise<ToolResult> {
+    const op = findOperation(name);
+    const started = performance.now();
+    const argsObject = (args ?? {}) as Record<string, unknown>;
+    let status = 200;
+    let code: string | undefined;
+    try {
+      if (!op) throw new AppError(404, 'NOT_FOUND', `No tool named "${name}"; call tools/list to see the available tools.`);
+      this.auth.authorize(caller, op);
+      const input = await this.validate(op, argsObject);
+      const service = this.moduleRef.get(op.service, { strict: false }) as Record<string, (input: unknown, ctx: CallContext) => Promise<object>>;
+      const result = await service[op.id](input, { caller, onProgress: op.progress ? extra.onProgress : undefined, signal: extra.signal });
+      return { content: [{ type: 'text', text: JSON.stringify(result) }], structuredContent: result as Record<string, unknown> };
+    } catch (err) {
+      const e = toAppError(err);
+      status = e.status;
+      code = e.code;
+      const body = errorBody(e);
+      return { content: [{ type: 'text', text: JSON.stringify(body) }], structuredContent: { ...body }, isError: true };
+    } finally {
+      if (op?.audited && status !== 401 && !(status === 403 && code === 'FORBIDDEN')) {
+        this.audit.record({
+          operation: op.id,
+          host: typeof argsObject.host === 'string' ? argsObject.host : this.hosts.defaultName,
+          caller,
+          args: argsObject,
+          outcome: status < 400 ? 'ok' : 'error',
+          status,
+          code,
+          duration_ms: performance.now() - started,
+          surface: 'mcp',
+        });
+      }
+    }
+  }
+
+  /** Validates the path-parameter part and the query/body part of the arguments with their DTOs. */
+  private async validate(op: OperationDef, args: Record<string, unknown>): Promise<object> {
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+      throw new AppError(400, 'VALIDATION_FAILED', 'Invalid input: the arguments must be a JSON object.');
+    }
+    if (!op.params) return validateInput(op.input, args);
+    const paramNames = Object.keys(this.allTools().get(op.id)!.inputSchema.properties as object).filter((k) => op.path.includes(`:${k}`));
+    const paramArgs = Object.fromEntries(Object.entries(args).filter(([k]) => paramNames.includes(k)));
+    const rest = Object.fromEntries(Object.entries(args).filter(([k]) => !paramNames.includes(k)));
+    const [params, input] = await Promise.all([validateInput(op.params, paramArgs), validateInput(op.input, rest)]);
+    return { ...input, ...params };
+  }
+
+  private allTools(): Map<string, McpTool> {
+    if (!this.tools) {
+      const doc = this.docs.get('full');
+      this.tools = new Map(
+        operations().map((op) => [
+          op.id,
+          {
+            name: op.id,
+            title: op.summary,
+            description: op.description,
+            inputSchema: inputSchemaOf(doc, openApiPath(op.path), op.method === 'GET' ? 'get' : 'post'),
+            annotations: {
+              title: op.summary,
+              readOnlyHint: op.scope === 'read',
+              destructiveHint: op.destructive ?? false,
+              idempotentHint: op.idempotent ?? op.scope === 'read',
+              openWorldHint: false,
+            },
+          },
+        ]),
+      );
+    }
+    return this.tools;
+  }
+}

@@ -1,0 +1,371 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import { HostInput } from '../../../common/host-input.dto.js';
+
+/** Limits shared by the DTOs, the service and the operation descriptions. */
+export const FILES_LIMITS = {
+  /** Longest path accepted, in characters (Linux PATH_MAX is 4096 bytes). */
+  pathChars: 4096,
+  readDefaultBytes: 256 * 1024,
+  readMaxBytes: 4 * 1024 * 1024,
+  /** files_read hashes the whole file up to this size. */
+  hashMaxBytes: 8 * 1024 * 1024,
+  /** Largest file files_write writes and files_edit edits (decoded bytes). */
+  writeMaxBytes: 10 * 1024 * 1024,
+  listMaxEntries: 1000,
+  searchDefaultResults: 100,
+  searchMaxResults: 1000,
+  searchMaxVisited: 100_000,
+  searchMaxSeconds: 10,
+  editMaxEdits: 100,
+} as const;
+
+// A NUL would end the path early on the host; refused as invalid input (400), before any lookup.
+const NO_NUL = /^[^\0]*$/;
+const NO_NUL_MESSAGE = 'must not contain NUL bytes';
+const SHA256 = /^[0-9a-fA-F]{64}$/;
+
+// ---------------------------------------------------------------------------------------------------------
+// Shared output shapes
+
+export class FileEntry {
+  /** Name of the entry inside its directory. */
+  name: string;
+  /** Absolute path of the entry on the host. */
+  path: string;
+  /** What the entry is; a symbolic link is reported as "symlink" and not followed. */
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  /** Size in bytes (for a symlink: the length of its target text). */
+  size_bytes: number;
+  /** Last modification time, ISO 8601. */
+  modified_at: string;
+  /** Permission bits as an octal string, e.g. "0644". */
+  mode: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// files_list
+
+export class FilesListInput extends HostInput {
+  /** Directory to list: absolute, or relative to the files root ("~" is the account's home); omit for the root itself. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(FILES_LIMITS.pathChars)
+  @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
+  path?: string;
+}
+
+export class FilesListResult {
+  /** Absolute path of the listed directory on the host (symlinks resolved). */
+  path: string;
+  /** The directory's entries sorted by name, at most 1000. */
+  entries: FileEntry[];
+  /** True when the directory has more than 1000 entries and only the first 1000 the host returned are listed. */
+  truncated: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// files_read
+
+export class FilesReadInput extends HostInput {
+  /** File to read: absolute, or relative to the files root ("~" is the account's home). */
+  @IsString()
+  @MaxLength(FILES_LIMITS.pathChars)
+  @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
+  path: string;
+
+  /** Byte offset to start reading at (default 0); pass the previous answer's next_offset to read on. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  offset?: number;
+
+  /** Most bytes to return (default 262144 = 256 KiB, at most 4194304 = 4 MiB). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(FILES_LIMITS.readMaxBytes)
+  max_bytes?: number;
+}
+
+export class FilesReadResult {
+  /** Absolute path of the file on the host (symlinks resolved). */
+  path: string;
+  /** The bytes read: text when encoding is utf-8, else base64. */
+  content: string;
+  /** "utf-8" when the bytes are UTF-8 text (no NUL bytes), "base64" otherwise. */
+  encoding: 'utf-8' | 'base64';
+  /** Size of the whole file in bytes. */
+  size_bytes: number;
+  /** Offset of the first byte returned. */
+  offset: number;
+  /** Number of file bytes this answer covers. */
+  length_bytes: number;
+  /** True when the file continues after this page. */
+  truncated: boolean;
+  /** Offset to pass to read the next page; null at the end of the file. */
+  next_offset: number | null;
+  /** SHA-256 (hex) of the whole file, for files_write/files_edit expected_sha256; null for files over 8 MiB (see sha256_note). */
+  sha256: string | null;
+  /** Why sha256 is null, when it is. */
+  sha256_note?: string;
+  /** Last modification time, ISO 8601. */
+  modified_at: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// files_stat
+
+export class FilesStatInput extends HostInput {
+  /** Path to describe: absolute, or relative to the files root ("~" is the account's home). */
+  @IsString()
+  @MaxLength(FILES_LIMITS.pathChars)
+  @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
+  path: string;
+}
+
+export class FilesStatResult {
+  /** Absolute path on the host (symlinks resolved). */
+  path: string;
+  /** What the path leads to (a symlink is followed). */
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  /** Size in bytes. */
+  size_bytes: number;
+  /** Last modification time, ISO 8601. */
+  modified_at: string;
+  /** Permission bits as an octal string, e.g. "0644". */
+  mode: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// files_search
+
+export class FilesSearchInput extends HostInput {
+  /** Directory to search under: absolute, or relative to the files root ("~" is the account's home); omit for the root. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(FILES_LIMITS.pathChars)
+  @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
+  path?: string;
+
+  /**
+   * File name pattern, matched against names (not paths), case-sensitive, like `find -name`: `*` any
+   * characters, `?` one character, `[abc]`/`[a-z]`/`[!abc]` one character of a set, `\` quotes the next
+   * character. Examples: `*.gguf`, `Modelfile*`, `config.y?ml`.
+   */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
+  @Matches(/^[^/\0]*$/, { message: 'pattern is a name pattern and must not contain "/" or NUL bytes' })
+  pattern: string;
+
+  /** Most matches to return (default 100, at most 1000). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(FILES_LIMITS.searchMaxResults)
+  max_results?: number;
+}
+
+export class FilesSearchResult {
+  /** Absolute path of the searched directory on the host. */
+  path: string;
+  /** The pattern searched for. */
+  pattern: string;
+  /** Matching entries, shallowest first. */
+  matches: FileEntry[];
+  /** True when the search stopped before looking everywhere (see stopped_reason). */
+  truncated: boolean;
+  /** Why the search stopped early: "max_results", "max_entries" (100000 entries looked at) or "time_limit" (10 s); null when it finished. */
+  stopped_reason: 'max_results' | 'max_entries' | 'time_limit' | null;
+  /** Number of directory entries looked at. */
+  entries_visited: number;
+  /** Directories that could not be read (permission denied) and were skipped. */
+  unreadable_directories: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// files_write
+
+export class FilesWriteInput extends HostInput {
+  /** File to write: absolute, or relative to the files root ("~" is the account's home). Replaced when it exists. */
+  @IsString()
+  @MaxLength(FILES_LIMITS.pathChars)
+  @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
+  path: string;
+
+  /** The complete new content of the file (at most 10 MiB once decoded). */
+  // No length limit here: the 16 MiB body limit bounds it, and the service answers 413 above 10 MiB decoded.
+  @IsString()
+  content: string;
+
+  /** How content is encoded: "utf-8" text (default) or "base64" for binary data. */
+  @IsOptional()
+  @IsIn(['utf-8', 'base64'])
+  encoding?: 'utf-8' | 'base64';
+
+  /** SHA-256 (hex) the file must have now (from files_read or files_stat); the write is refused with 409 when it differs or the file does not exist. */
+  @IsOptional()
+  @Matches(SHA256, { message: 'expected_sha256 must be 64 hexadecimal characters' })
+  expected_sha256?: string;
+
+  /** Create missing parent directories (default false). */
+  @IsOptional()
+  @IsBoolean()
+  create_parents?: boolean;
+}
+
+export class FilesWriteResult {
+  /** Absolute path of the written file on the host. */
+  path: string;
+  /** Size of the new content in bytes. */
+  size_bytes: number;
+  /** SHA-256 (hex) of the new content. */
+  sha256: string;
+  /** True when the file did not exist before. */
+  created: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// files_edit
+
+export class FileEdit {
+  /** Exact text to replace, including whitespace and line breaks; must occur exactly once in the file (after the edits before it). */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1024 * 1024)
+  old_text: string;
+
+  /** Text to put in its place (may be empty to delete old_text). */
+  @IsString()
+  @MaxLength(1024 * 1024)
+  new_text: string;
+}
+
+export class FilesEditInput extends HostInput {
+  /** UTF-8 text file to edit: absolute, or relative to the files root ("~" is the account's home). */
+  @IsString()
+  @MaxLength(FILES_LIMITS.pathChars)
+  @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
+  path: string;
+
+  /** Replacements applied in order, each to the result of the previous ones (1 to 100). */
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(FILES_LIMITS.editMaxEdits)
+  @ValidateNested({ each: true })
+  @Type(() => FileEdit)
+  edits: FileEdit[];
+
+  /** Only show the diff, do not change the file (default false). */
+  @IsOptional()
+  @IsBoolean()
+  dry_run?: boolean;
+
+  /** SHA-256 (hex) the file must have now; the edit is refused with 409 when it differs. */
+  @IsOptional()
+  @Matches(SHA256, { message: 'expected_sha256 must be 64 hexadecimal characters' })
+  expected_sha256?: string;
+}
+
+export class FilesEditResult {
+  /** Absolute path of the edited file on the host. */
+  path: string;
+  /** Unified diff (3 lines of context) from the old content to the new. */
+  diff: string;
+  /** After applying: SHA-256 (hex) of the new content. After a dry run: of the current content (pass it as expected_sha256 to apply exactly this diff). */
+  sha256: string;
+  /** True when the file was changed; false for a dry run. */
+  applied: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// files_mkdir
+
+export class FilesMkdirInput extends HostInput {
+  /** Directory to create, with any missing parents: absolute, or relative to the files root ("~" is the account's home). */
+  @IsString()
+  @MaxLength(FILES_LIMITS.pathChars)
+  @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
+  path: string;
+}
+
+export class FilesMkdirResult {
+  /** Absolute path of the directory on the host. */
+  path: string;
+  /** False when the directory already existed. */
+  created: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// files_move
+
+export class FilesMoveInput extends HostInput {
+  /** Entry to move or rename (a symlink is moved as the link itself): absolute, or relative to the files root. */
+  @IsString()
+  @MaxLength(FILES_LIMITS.pathChars)
+  @Matches(NO_NUL, { message: `from ${NO_NUL_MESSAGE}` })
+  from: string;
+
+  /** Its new full path (not a directory to move into); the parent directory must exist. */
+  @IsString()
+  @MaxLength(FILES_LIMITS.pathChars)
+  @Matches(NO_NUL, { message: `to ${NO_NUL_MESSAGE}` })
+  to: string;
+
+  /** Replace a file that exists at `to` (default false: 409 when `to` exists). A directory at `to` is never replaced. */
+  @IsOptional()
+  @IsBoolean()
+  overwrite?: boolean;
+}
+
+export class FilesMoveResult {
+  /** Absolute old path on the host. */
+  from: string;
+  /** Absolute new path on the host. */
+  to: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// files_delete
+
+export class FilesDeleteInput extends HostInput {
+  /** File, symlink or directory to delete: absolute, or relative to the files root. A symlink is removed itself, never its target. */
+  @IsString()
+  @MaxLength(FILES_LIMITS.pathChars)
+  @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
+  path: string;
+
+  /** Required to delete a directory: deletes it and everything in it (symlinks inside are removed, not followed). Default false. */
+  @IsOptional()
+  @IsBoolean()
+  recursive?: boolean;
+}
+
+export class FilesDeleteResult {
+  /** Absolute path of the deleted entry on the host. */
+  path: string;
+  /** What was deleted. */
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  /** Number of entries removed, the path itself included. */
+  entries_deleted: number;
+}

@@ -1,0 +1,15 @@
+import { Controller, Query } from '@nestjs/common';
+import { Operation } from '../../common/operation.js';
+import { GpuStatusInput } from './dto/gpu.dto.js';
+import { gpuStatus } from './gpu.operations.js';
+import { GpuService } from './gpu.service.js';
+
+@Controller()
+export class GpuController {
+  constructor(private readonly gpu: GpuService) {}
+
+  @Operation(gpuStatus)
+  gpu_status(@Query() input: GpuStatusInput) {
+    return this.gpu.gpu_status(input);
+  }
+}

@@ -1,0 +1,493 @@
+/**
+ * nvidia-smi: the one remote command behind `gpu_status`, and the pure parser for its output.
+ *
+ * Why one command with sections: a status answer needs the per-GPU query, the per-process query and the
+ * driver/CUDA versions. Running them as one script costs one SSH round trip instead of three (DESIGN §7).
+ * Each section is framed by marker lines on stdout AND stderr, and ends with its exit code, so the parser
+ * knows which part failed and whose words to quote.
+ *
+ * Field choices (checked against the `--help-query-*` captures of drivers 590, 591, 595 and 610 in
+ * ../shared/fixtures/nvidia-smi, and the 2016 gpustat and 440.64 CSVs): one unknown field makes
+ * nvidia-smi refuse the whole query, so only fields every captured driver lists are used.
+ * - `driver_version` is marked "Deprecated; use kmd_version" in the 595 and 610 help but still answered;
+ *   `kmd_version` is missing from the 590 and 591 help, so asking for it would break those drivers. The 610
+ *   `--version` prints `KMD version`, which the parser prefers when present.
+ * - `used_memory` (not `used_gpu_memory`): both are listed as aliases by 590-610, and `used_memory` is the
+ *   name the 2016 gpustat query used against the drivers of that time.
+ * - The CUDA version is not a query field (`Field "cuda_version" is not a valid field to query.`); it comes
+ *   from `nvidia-smi --version` (`CUDA Version`, or `CUDA UMD version` from 610). Older drivers have no
+ *   `--version`: then cuda_version is null rather than an error.
+ */
+import { AppError } from '../../common/errors.js';
+
+/** `--query-gpu` fields, in the column order the parser expects (a projection of the derived captures' order). */
+export const GPU_QUERY_FIELDS = [
+  'index',
+  'name',
+  'uuid',
+  'driver_version',
+  'memory.total',
+  'memory.used',
+  'memory.free',
+  'utilization.gpu',
+  'temperature.gpu',
+  'power.draw',
+  'power.limit',
+  'fan.speed',
+] as const;
+
+/** `--query-compute-apps` fields. process_name goes before the last column so surplus commas can be rejoined into it. */
+export const APP_QUERY_FIELDS = ['gpu_uuid', 'pid', 'process_name', 'used_memory'] as const;
+
+export const CSV_FORMAT = 'csv,noheader,nounits';
+
+export interface GpuInfo {
+  index: number;
+  uuid: string;
+  name: string;
+  utilization_percent: number | null;
+  memory_used_mb: number | null;
+  memory_total_mb: number | null;
+  memory_free_mb: number | null;
+  temperature_celsius: number | null;
+  power_draw_watts: number | null;
+  power_limit_watts: number | null;
+  fan_speed_percent: number | null;
+}
+
+export interface GpuProcess {
+  /** null when the UUID matches no GPU of the GPU query. */
+  gpu_index: number | null;
+  gpu_uuid: string;
+  /** null when the driver will not say (`[Not Supported]` on the 2016 GeForce capture). */
+  pid: number | null;
+  /** null when the driver will not say (e.g. `[Insufficient Permissions]` for another namespace's process). */
+  process_name: string | null;
+  used_memory_mb: number | null;
+}
+
+export interface GpuStatus {
+  driver_version: string | null;
+  cuda_version: string | null;
+  gpus: GpuInfo[];
+  processes: GpuProcess[];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The command
+
+export type GpuStatusSection = 'gpu' | 'apps' | 'version';
+
+const MARK = '@@gpu-host-tools';
+/** Line that opens a section (printed on stdout and on stderr). */
+export const sectionBeginMarker = (section: GpuStatusSection | string) => `${MARK}:begin:${section}@@`;
+/** Line that closes a section on stdout; carries the section's exit status. */
+export const sectionEndMarker = (section: GpuStatusSection | string, exitCode: number | string) => `${MARK}:end:${section}:${exitCode}@@`;
+
+/** Quote one word for a POSIX shell: single quotes, with embedded ones as '\''. */
+export function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Quote one word with double quotes, escaping the four characters that stay special inside them. Used inside
+ * the script so the script itself holds no single quotes and the outer `sh -c '...'` stays readable.
+ */
+export function shellDoubleQuote(word: string): string {
+  return `"${word.replace(/[$`"\\]/g, '\\$&')}"`;
+}
+
+function sectionScript(section: GpuStatusSection, invocation: string): string {
+  const begin = `"${sectionBeginMarker(section)}"`;
+  // The leading \n in the end marker closes a last line that lacks its newline; the parser removes it again.
+  const end = `"\\n${sectionEndMarker(section, '%s')}\\n"`;
+  return `echo ${begin}; echo ${begin} >&2; ${invocation}; r=$?; printf ${end} "$r"`;
+}
+
+/**
+ * The POSIX sh script (without the `sh -c` wrapper). The process and version queries only run when the
+ * GPU query worked: when nvidia-smi is missing or the driver is broken they would only repeat the failure,
+ * and a broken driver can make each call slow.
+ */
+export function buildGpuStatusScript(nvidiaSmiPath = 'nvidia-smi'): string {
+  const smi = shellDoubleQuote(nvidiaSmiPath);
+  const gpu = sectionScript('gpu', `${smi} --query-gpu=${GPU_QUERY_FIELDS.join(',')} --format=${CSV_FORMAT}`);
+  const apps = sectionScript('apps', `${smi} --query-compute-apps=${APP_QUERY_FIELDS.join(',')} --format=${CSV_FORMAT}`);
+  const version = sectionScript('version', `${smi} --version`);
+  return `LC_ALL=C; export LC_ALL; ${gpu}; if [ "$r" -eq 0 ]; then ${apps}; ${version}; fi`;
+}
+
+/**
+ * One command string for one SSH exec. It is wrapped in an explicit `sh -c` because the exec runs through
+ * the account's login shell, which may be fish or tcsh, where `$?` and `if ...; then` mean something else.
+ */
+export function buildGpuStatusCommand(nvidiaSmiPath = 'nvidia-smi'): string {
+  return `sh -c ${shellQuote(buildGpuStatusScript(nvidiaSmiPath))}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Values and CSV
+
+/**
+ * nvidia-smi's "no value" spellings. Bracketed ones are what `--query-*` prints; bare `N/A` comes from older
+ * drivers (440.64 in the fixtures); `ERR!` is the table's spelling, accepted in case a driver leaks it.
+ * Any other `[...]` token is treated the same way: brackets are nvidia-smi's convention for "not a value".
+ */
+const NO_VALUE = new Set([
+  '',
+  'N/A',
+  '[N/A]',
+  '[Not Supported]',
+  '[Insufficient Permissions]',
+  '[Unknown Error]',
+  '[Requested functionality has been deprecated]',
+  '[Function Not Found]',
+  'ERR!',
+]);
+
+export function isNoValue(raw: string): boolean {
+  const v = raw.trim();
+  return NO_VALUE.has(v) || /^\[[^\]]*\]$/.test(v);
+}
+
+/** Field value as text, or null for nvidia-smi's "no value" tokens. */
+export function nvidiaSmiText(raw: string): string | null {
+  return isNoValue(raw) ? null : raw.trim();
+}
+
+const NUMBER_RE = /^-?\d+(\.\d+)?$/;
+
+export type CsvRow = Record<string, string | null>;
+
+class CsvShapeError extends Error {}
+
+/**
+ * Split nvidia-smi CSV (no quoting, `", "` between values) into rows keyed by field name. A row with fewer
+ * columns than fields, or with more when no column may hold commas, is an error: guessing would shift every
+ * value into the wrong field. Surplus commas are rejoined into `joinField` (only process names hold them).
+ */
+export function parseNvidiaSmiCsv(text: string, fields: readonly string[], joinField?: string): CsvRow[] {
+  const joinAt = joinField === undefined ? -1 : fields.indexOf(joinField);
+  const rows: CsvRow[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    if (line.trim() === '') continue;
+    let parts = line.split(',');
+    if (parts.length > fields.length && joinAt >= 0) {
+      const surplus = parts.length - fields.length;
+      parts = [...parts.slice(0, joinAt), parts.slice(joinAt, joinAt + surplus + 1).join(','), ...parts.slice(joinAt + surplus + 1)];
+    }
+    if (parts.length !== fields.length) {
+      throw new CsvShapeError(
+        `a row has ${parts.length} columns where ${fields.length} (${fields.join(',')}) were expected: "${clip(line)}"`,
+      );
+    }
+    const row: CsvRow = {};
+    fields.forEach((f, i) => (row[f] = nvidiaSmiText(parts[i])));
+    rows.push(row);
+  }
+  return rows;
+}
+
+function num(row: CsvRow, field: string): number | null {
+  const v = row[field];
+  if (v === undefined || v === null) return null;
+  if (!NUMBER_RE.test(v)) throw new CsvShapeError(`field ${field} holds "${clip(v)}", not a number`);
+  return Number(v);
+}
+
+/** Accepts a field under any of its nvidia-smi aliases (`--help-query-*` lists them as `"a" or "b"`). */
+function pick(row: CsvRow, ...names: string[]): CsvRow {
+  for (const n of names) if (n in row) return { [names[0]]: row[n] };
+  return { [names[0]]: null };
+}
+
+function required<T>(value: T | null, field: string): T {
+  if (value === null) throw new CsvShapeError(`a row has no value for ${field}`);
+  return value;
+}
+
+function gpuFromRow(row: CsvRow): GpuInfo {
+  const r = {
+    ...row,
+    ...pick(row, 'uuid', 'gpu_uuid'),
+    ...pick(row, 'name', 'gpu_name'),
+  };
+  return {
+    index: required(num(r, 'index'), 'index'),
+    uuid: required(r.uuid, 'uuid'),
+    name: required(r.name, 'name'),
+    utilization_percent: num(r, 'utilization.gpu'),
+    memory_used_mb: num(r, 'memory.used'),
+    memory_total_mb: num(r, 'memory.total'),
+    memory_free_mb: num(r, 'memory.free'),
+    temperature_celsius: num(r, 'temperature.gpu'),
+    power_draw_watts: num(r, 'power.draw'),
+    power_limit_watts: num(r, 'power.limit'),
+    fan_speed_percent: num(r, 'fan.speed'),
+  };
+}
+
+/**
+ * Parse `--query-gpu` CSV (noheader, nounits) whose columns are `fields`. Fields the result does not use are
+ * ignored; index, uuid and name must be present, everything else may be missing (null).
+ */
+export function parseGpuRows(text: string, fields: readonly string[] = GPU_QUERY_FIELDS): GpuInfo[] {
+  return parseNvidiaSmiCsv(text, fields).map(gpuFromRow);
+}
+
+/** Parse `--query-compute-apps` CSV (noheader, nounits); gpu_index is looked up by UUID in `gpus`. */
+export function parseProcessRows(text: string, gpus: readonly GpuInfo[], fields: readonly string[] = APP_QUERY_FIELDS): GpuProcess[] {
+  const joinField = fields.includes('process_name') ? 'process_name' : fields.includes('name') ? 'name' : undefined;
+  const byUuid = new Map(gpus.map((g) => [g.uuid, g.index]));
+  return parseNvidiaSmiCsv(text, fields, joinField).map((row) => {
+    const r = {
+      ...row,
+      ...pick(row, 'process_name', 'name'),
+      ...pick(row, 'used_memory', 'used_gpu_memory'),
+    };
+    const uuid = required(r.gpu_uuid ?? null, 'gpu_uuid');
+    return {
+      gpu_index: byUuid.get(uuid) ?? null,
+      gpu_uuid: uuid,
+      pid: num(r, 'pid'),
+      process_name: r.process_name ?? null,
+      used_memory_mb: num(r, 'used_memory'),
+    };
+  });
+}
+
+const VERSION_RE = /^\d+(\.\d+)+$/;
+const CUDA_RE = /^\d+\.\d+$/;
+
+/**
+ * Driver and CUDA versions from `nvidia-smi --version`. 610 turned `DRIVER version` and `CUDA version` into
+ * prose ("Deprecated, see ...") and added `KMD version` / `CUDA UMD version`; values are validated so the
+ * prose never becomes a version.
+ */
+export function parseVersionOutput(text: string): { driver_version: string | null; cuda_version: string | null } {
+  const keys = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*([A-Za-z][A-Za-z -]*?)\s*:\s*(.*?)\s*$/.exec(line);
+    if (m) keys.set(m[1].toLowerCase(), m[2]);
+  }
+  const first = (re: RegExp, ...names: string[]) => {
+    for (const n of names) {
+      const v = keys.get(n);
+      if (v !== undefined && re.test(v)) return v;
+    }
+    return null;
+  };
+  return {
+    driver_version: first(VERSION_RE, 'kmd version', 'driver version'),
+    cuda_version: first(CUDA_RE, 'cuda umd version', 'cuda version'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sections and failures
+
+interface Section {
+  stdout: string;
+  stderr: string;
+  /** null when the end marker is missing (the script was cut off). */
+  exitCode: number | null;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The output between a section's begin marker and its end marker (or the next begin marker / the end). */
+function extractSection(stdout: string, stderr: string, name: GpuStatusSection): Section | null {
+  const begin = sectionBeginMarker(name) + '\n';
+  const start = stdout.indexOf(begin);
+  if (start < 0) return null;
+  const rest = stdout.slice(start + begin.length);
+  const end = new RegExp(`\\n${escapeRe(`${MARK}:end:${name}:`)}(\\d+)@@`).exec(rest);
+  const out = end ? rest.slice(0, end.index) : rest.split(`${MARK}:begin:`)[0];
+  return { stdout: out, stderr: stderrSection(stderr, name), exitCode: end ? Number(end[1]) : null };
+}
+
+function stderrSection(stderr: string, name: string): string {
+  const begin = sectionBeginMarker(name);
+  const start = stderr.indexOf(begin);
+  if (start < 0) return '';
+  return stderr.slice(start + begin.length).split(`${MARK}:begin:`)[0];
+}
+
+function withoutMarkers(text: string): string {
+  return text
+    .split(/\r?\n/)
+    .filter((l) => !l.startsWith(MARK))
+    .join('\n');
+}
+
+function clip(s: string, max = 300): string {
+  return s.length > max ? `${s.slice(0, max)}...` : s;
+}
+
+/** First line worth quoting: stderr first (where shells and most tools complain), then stdout. */
+function firstMeaningfulLine(...texts: string[]): string | null {
+  for (const t of texts) {
+    const line = withoutMarkers(t)
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .find((l) => l !== '');
+    if (line) return clip(line);
+  }
+  return null;
+}
+
+function gpuUnavailable(host: string, quote: string | null, advice: string, exitCode: number | null): AppError {
+  const said = quote === null ? 'failed without printing anything' : `failed: "${quote}"`;
+  const code = exitCode === null ? '' : ` (exit code ${exitCode})`;
+  return new AppError(503, 'GPU_UNAVAILABLE', `nvidia-smi on host '${host}' ${said}; ${advice}${code}.`);
+}
+
+/** Turn a failed nvidia-smi invocation into an AppError that quotes the host and says what to do. */
+export function classifyNvidiaSmiFailure(
+  host: string,
+  stdout: string,
+  stderr: string,
+  exitCode: number | null,
+  query: 'gpu' | 'apps' = 'gpu',
+): AppError {
+  const what = query === 'gpu' ? 'the GPU query' : 'the process query';
+  const fields = query === 'gpu' ? GPU_QUERY_FIELDS : APP_QUERY_FIELDS;
+  const text = `${stdout}\n${stderr}`;
+  const quote = firstMeaningfulLine(stderr, stdout);
+  if (exitCode === 127 || /command not found|: not found$/im.test(text)) {
+    return gpuUnavailable(
+      host,
+      quote,
+      "nvidia-smi is not installed there or not on the PATH of the SSH account: install the NVIDIA driver (it ships nvidia-smi) or set the host's nvidia_smi_path to its full path",
+      exitCode,
+    );
+  }
+  if (exitCode === 126) {
+    return gpuUnavailable(
+      host,
+      quote,
+      'the configured nvidia_smi_path cannot be executed by the SSH account: check the path and its permissions',
+      exitCode,
+    );
+  }
+  if (/couldn't communicate with the NVIDIA driver/i.test(text) || exitCode === 9) {
+    return gpuUnavailable(
+      host,
+      quote,
+      'make sure the NVIDIA driver is installed and loaded (`lsmod | grep nvidia`; after installing or upgrading it, reboot or load the module with `modprobe nvidia`)',
+      exitCode,
+    );
+  }
+  if (/Driver\/library version mismatch/i.test(text)) {
+    return gpuUnavailable(
+      host,
+      quote,
+      'the loaded kernel module is older than the installed driver libraries, usually after a driver upgrade without a reboot: reboot the host (or unload and reload the nvidia kernel modules)',
+      exitCode,
+    );
+  }
+  if (/Failed to initialize NVML/i.test(text) || exitCode === 12) {
+    return gpuUnavailable(
+      host,
+      quote,
+      'NVML could not start: check that the driver is loaded and its libraries match (`dmesg | grep -i nvrm`); inside a container, make sure the GPU devices and driver libraries are passed in (NVIDIA Container Toolkit)',
+      exitCode,
+    );
+  }
+  if (/No devices were found/i.test(text) || exitCode === 6) {
+    return gpuUnavailable(
+      host,
+      quote,
+      'the driver sees no NVIDIA GPU: check that the card is present (`lspci | grep -i nvidia`), for a VM that it is passed through, and that it has not fallen off the bus (`dmesg`)',
+      exitCode,
+    );
+  }
+  if (/is not a valid field to query/i.test(text)) {
+    return gpuUnavailable(
+      host,
+      quote,
+      `this driver does not know a field that ${what} asks for (${fields.join(',')}): update the NVIDIA driver, or report the driver version so the query can be adapted`,
+      exitCode,
+    );
+  }
+  return gpuUnavailable(host, quote, `${what} did not succeed: run \`nvidia-smi\` on the host to see what is wrong`, exitCode);
+}
+
+/**
+ * Parse the output of `buildGpuStatusCommand()`. `exitCode` is the exit status of the whole command (null
+ * when it was killed). Throws AppError(503, 'GPU_UNAVAILABLE') naming the host, quoting the remote's words
+ * and saying what to do.
+ */
+export function parseGpuStatus(host: string, stdout: string, stderr: string, exitCode: number | null): GpuStatus {
+  const gpuSection = extractSection(stdout, stderr, 'gpu');
+  if (gpuSection === null || gpuSection.exitCode === null) {
+    // The script never reached or never finished the query: sh itself failed, or the command was killed.
+    const quote = firstMeaningfulLine(stderr, stdout);
+    if (exitCode !== 0 && quote !== null) throw classifyNvidiaSmiFailure(host, stdout, stderr, exitCode);
+    throw gpuUnavailable(
+      host,
+      quote,
+      exitCode === null
+        ? 'the command was interrupted before it finished: try again, and check that the host is not overloaded'
+        : 'its output was cut off or not in the expected form: run `nvidia-smi` on the host to check it',
+      exitCode,
+    );
+  }
+  if (gpuSection.exitCode !== 0) {
+    throw classifyNvidiaSmiFailure(host, gpuSection.stdout, gpuSection.stderr, gpuSection.exitCode);
+  }
+
+  let gpuRows: CsvRow[];
+  let gpus: GpuInfo[];
+  try {
+    gpuRows = parseNvidiaSmiCsv(gpuSection.stdout, GPU_QUERY_FIELDS);
+    gpus = gpuRows.map(gpuFromRow);
+  } catch (err) {
+    throw shapeError(host, 'the GPU query', err);
+  }
+
+  const appsSection = extractSection(stdout, stderr, 'apps');
+  if (appsSection === null || appsSection.exitCode === null) {
+    throw gpuUnavailable(
+      host,
+      firstMeaningfulLine(stderr),
+      'the process query did not finish: try again, and run `nvidia-smi --query-compute-apps=pid --format=csv` on the host if it keeps failing',
+      exitCode,
+    );
+  }
+  if (appsSection.exitCode !== 0) {
+    throw classifyNvidiaSmiFailure(host, appsSection.stdout, appsSection.stderr, appsSection.exitCode, 'apps');
+  }
+  let processes: GpuProcess[];
+  try {
+    processes = parseProcessRows(appsSection.stdout, gpus);
+  } catch (err) {
+    throw shapeError(host, 'the process query', err);
+  }
+
+  // Drivers without `--version` fail this section; the versions then come from the GPU rows alone.
+  const versionSection = extractSection(stdout, stderr, 'version');
+  const versions =
+    versionSection !== null && versionSection.exitCode === 0
+      ? parseVersionOutput(versionSection.stdout)
+      : { driver_version: null, cuda_version: null };
+
+  return {
+    // 595+ mark driver_version deprecated and 610 prints "KMD version"; drivers without --version only have the CSV column.
+    driver_version: versions.driver_version ?? gpuRows[0]?.driver_version ?? null,
+    cuda_version: versions.cuda_version,
+    gpus,
+    processes,
+  };
+}
+
+function shapeError(host: string, what: string, err: unknown): AppError {
+  if (!(err instanceof CsvShapeError)) throw err;
+  return new AppError(
+    503,
+    'GPU_UNAVAILABLE',
+    `nvidia-smi on host '${host}' answered ${what} in an unexpected form: ${err.message}; run \`nvidia-smi\` on the host and report its driver version.`,
+  );
+}

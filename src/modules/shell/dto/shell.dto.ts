@@ -1,0 +1,51 @@
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { HostInput } from '../../../common/host-input.dto.js';
+
+export class ShellExecInput extends HostInput {
+  /** Shell command line to run on the host through its account's shell (sh -c), e.g. "df -h /". Standard input is closed. */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(16_384)
+  command: string;
+
+  /** Seconds before the command and its children are killed; defaults to the host's default (60), at most the host's maximum (400 unless configured). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  timeout_seconds?: number;
+
+  /** Working directory on the host; defaults to the account's home directory. */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(4096)
+  cwd?: string;
+}
+
+export class ShellExecResult {
+  /** Configured host name. */
+  host: string;
+  /** The command that ran. */
+  command: string;
+  /** Exit status; null when the command was killed (timeout, output limit) or died from a signal. */
+  exit_code: number | null;
+  /** Signal that ended the command, e.g. "KILL"; null when it exited normally. */
+  signal: string | null;
+  /** Standard output (UTF-8); when longer than the cap, its beginning and end with a marker between. */
+  stdout: string;
+  /** Standard error, capped like stdout. */
+  stderr: string;
+  /** True when stdout was cut to the cap. */
+  stdout_truncated: boolean;
+  /** True when stderr was cut to the cap. */
+  stderr_truncated: boolean;
+  /** Bytes the command wrote to stdout (as far as it was read). */
+  stdout_bytes: number;
+  /** Bytes the command wrote to stderr (as far as it was read). */
+  stderr_bytes: number;
+  /** True when the command was killed because it outlived timeout_seconds. */
+  timed_out: boolean;
+  /** Wall time in milliseconds. */
+  duration_ms: number;
+}

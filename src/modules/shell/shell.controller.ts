@@ -1,0 +1,15 @@
+import { Body, Controller } from '@nestjs/common';
+import { Operation } from '../../common/operation.js';
+import { ShellExecInput } from './dto/shell.dto.js';
+import { shellExec } from './shell.operations.js';
+import { ShellService } from './shell.service.js';
+
+@Controller()
+export class ShellController {
+  constructor(private readonly shell: ShellService) {}
+
+  @Operation(shellExec)
+  shell_exec(@Body() input: ShellExecInput) {
+    return this.shell.shell_exec(input);
+  }
+}

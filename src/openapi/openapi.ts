@@ -1,0 +1,43 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { AREAS, findOperation } from '../common/operation.js';
+
+export const PROFILES = ['readonly', ...AREAS] as const;
+export type Profile = (typeof PROFILES)[number];
+
+const DESCRIPTION = `Manage a GPU host from a chat: GPU status (nvidia-smi), host resources, Ollama models, shell commands and files.
+Every operation takes an optional \`host\` (see list_hosts). Errors are JSON objects {statusCode, error, code, message} whose message says what to do.`;
+
+/** Builds the OpenAPI document from the running application's controllers (never dials a host). */
+export function buildOpenApi(app: INestApplication, version: string): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('gpu-host-tools')
+    .setDescription(DESCRIPTION)
+    .setVersion(version)
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key (scopes read, write, shell)' })
+    .build();
+  const doc = SwaggerModule.createDocument(app, config, {
+    operationIdFactory: (_controller, method) => method,
+  });
+  // Stable key order so the committed openapi.json diffs cleanly.
+  doc.paths = Object.fromEntries(Object.entries(doc.paths).sort(([a], [b]) => a.localeCompare(b)));
+  doc.tags = AREAS.map((name) => ({ name }));
+  return doc;
+}
+
+/** A profile: the same document with only some operations (read-only, or one area). */
+export function profileOf(doc: OpenAPIObject, profile: Profile): OpenAPIObject {
+  const keep = (operationId: string | undefined) => {
+    const op = operationId ? findOperation(operationId) : undefined;
+    if (!op) return false;
+    return profile === 'readonly' ? op.scope === 'read' : op.area === profile;
+  };
+  const paths: OpenAPIObject['paths'] = {};
+  for (const [path, item] of Object.entries(doc.paths)) {
+    const kept = Object.fromEntries(
+      Object.entries(item).filter(([, op]) => typeof op === 'object' && op !== null && 'operationId' in op && keep((op as { operationId?: string }).operationId)),
+    );
+    if (Object.keys(kept).length) paths[path] = kept;
+  }
+  return { ...doc, info: { ...doc.info, title: `${doc.info.title} (${profile})` }, paths };
+}

@@ -1,0 +1,16 @@
+/**
+ * Typed access to what test/support/global-setup.ts provides to every test worker.
+ */
+import { inject } from 'vitest';
+import type { SshdInfo } from './sshd.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    sshd: SshdInfo;
+  }
+}
+
+/** The shared test sshd (127.0.0.1, random port, current user, generated keys). Do not stop it. */
+export function sharedSshd(): SshdInfo {
+  return inject('sshd');
+}

@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+
+export interface RunningServer {
+  url: string;
+  process: ChildProcess;
+  /** Everything the server printed, for assertions on logs. */
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+/** The built CLI; tests run the real server process from dist/ (see vitest.config.ts). */
+export const CLI = resolve(process.env.GHT_DIST ?? 'dist', 'cli.js');
+
+/**
+ * Starts `node dist/cli.js serve` with only the given environment (plus PATH and HOME) on a free port
+ * and resolves once it prints its URL.
+ */
+export async function startServer(env: Record<string, string | undefined> = {}, timeoutMs = 15_000): Promise<RunningServer> {
+  const child = spawn(process.execPath, [CLI, 'serve'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, USER: process.env.USER, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const onData = () => {
+      const m = /listening on (http:\/\/\S+?) /.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1].replace('[::1]', '127.0.0.1'));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${output}`));
+    });
+  });
+  return {
+    url,
+    process: child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Runs the CLI to completion (e.g. a bad configuration) and returns its exit code and output. */
+export async function runCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 15_000) {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, USER: process.env.USER, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** fetch JSON with an optional bearer key; returns status and parsed body. */
+export async function call(base: string, method: 'GET' | 'POST', path: string, opts: { key?: string; query?: Record<string, string>; body?: unknown; headers?: Record<string, string> } = {}) {
+  const url = new URL(path, base);
+  for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+  }
+  const res = await fetch(url, { method, headers, body });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, body: json, text, headers: res.headers };
+}
