@@ -257,14 +257,14 @@ async function ensureSshdInstalled(): Promise<void> {
 }
 
 /**
- * With `UsePAM no`, sshd applies its own account checks and refuses even a valid key for an account
- * whose /etc/shadow password field starts with "!" (Linux's LOCKED_PASSWD_PREFIX: `passwd -l`, or the
- * bare "!" / "!*" that useradd and some container images leave). A field of "*" is NOT treated as
- * locked (it only means "no password can match"), and Debian's root in the official images has "*",
- * which sshd accepts for key login (verified with OpenSSH 9.2 by test/integration/ssh-transport.test.ts
- * running as that root). So when the field starts with "!", set it to "*" with `usermod -p '*'`: password
- * login stays impossible, key login becomes possible. `usermod -U` is no good for a bare "!": it refuses
- * to produce a password-less account. Only ever done as root, and only when needed.
+ * With `UsePAM no`, sshd applies its own account checks and refuses even a valid key for an account whose
+ * /etc/shadow password field starts with "!" (Linux's LOCKED_PASSWD_PREFIX: `passwd -l`, or the bare "!"
+ * that useradd leaves, or "!*"); it logs "User x not allowed because account is locked". A field of "*"
+ * (no password can match) is NOT treated as locked, nor is an empty one. Checked against OpenSSH 9.2 with
+ * a scratch account: "!" and "!*" refused, "*" and "" accepted for key login. Debian's root in container
+ * images has "*", so usually nothing is done. When the field starts with "!", it is set to "*" with
+ * `usermod -p '*'`: password login stays impossible, key login becomes possible. (`usermod -U` is no good:
+ * for a bare "!" it refuses, as that would leave a password-less account.) Only as root, only when needed.
  */
 async function ensureAccountNotLocked(username: string): Promise<void> {
   let shadow: string;

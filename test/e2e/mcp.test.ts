@@ -1,0 +1,217 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { call, CLI, startServer, type RunningServer } from '../support/server.js';
+import { sharedSshd } from '../support/context.js';
+import { installFakeNvidiaSmi, setNvidiaSmiScenario } from '../support/fake-nvidia-smi.js';
+import { connectMcp, resultJson } from '../support/mcp-client.js';
+
+const FULL = 'full-key-0123456789abcdef';
+const READ = 'read-key-0123456789abcdef';
+const SCENARIO = 'linux-x86_64__nvidia-h100-mig__590.48.01__load';
+
+/**
+ * The tool input schema a client should see for an OpenAPI operation, derived here independently of
+ * the server's code: query/path parameters or the JSON body, with every $ref inlined.
+ */
+function expectedInputSchema(doc: any, op: any): any {
+  const inline = (node: any): any => {
+    if (Array.isArray(node)) return node.map(inline);
+    if (!node || typeof node !== 'object') return node;
+    if (node.$ref) return inline(node.$ref.slice(2).split('/').reduce((o: any, k: string) => o[k], doc));
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, inline(v)]));
+  };
+  if (op.requestBody) {
+    const body = inline(op.requestBody.content['application/json'].schema);
+    const params = (op.parameters ?? []).filter((p: any) => p.in === 'path');
+    for (const p of params) {
+      body.properties = { [p.name]: { ...p.schema, description: p.description }, ...body.properties };
+      body.required = [p.name, ...(body.required ?? [])];
+    }
+    if (body.required?.length === 0) delete body.required;
+    return body;
+  }
+  const schema: any = { type: 'object', properties: {} };
+  const required: string[] = [];
+  for (const p of op.parameters ?? []) {
+    schema.properties[p.name] = { ...inline(p.schema), ...(p.description ? { description: p.description } : {}) };
+    if (p.required) required.push(p.name);
+  }
+  if (required.length) schema.required = required;
+  return schema;
+}
+
+describe('MCP over Streamable HTTP', () => {
+  let server: RunningServer;
+  let doc: any;
+
+  beforeAll(async () => {
+    const sshd = sharedSshd();
+    installFakeNvidiaSmi(sshd.binDir);
+    setNvidiaSmiScenario(sshd.binDir, SCENARIO);
+    server = await startServer({
+      HOST_NAME: 'whisper',
+      SSH_HOST: sshd.host,
+      SSH_PORT: String(sshd.port),
+      SSH_USER: sshd.username,
+      SSH_PRIVATE_KEY_PATH: sshd.privateKeyPath,
+      SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+      API_KEY: FULL,
+      READONLY_API_KEY: READ,
+    });
+    doc = (await call(server.url, 'GET', '/openapi.json')).body;
+  });
+  afterAll(() => server?.stop());
+
+  const restOperations = () =>
+    Object.values(doc.paths).flatMap((item: any) => Object.values(item).map((op: any) => op)) as any[];
+
+  it('lists every REST operation as a tool with an equal, self-contained input schema (contract)', async () => {
+    const mcp = await connectMcp(server.url, FULL);
+    try {
+      const { tools, nextCursor } = await mcp.client.listTools();
+      expect(nextCursor).toBeUndefined();
+      const ops = restOperations();
+      expect(tools.map((t) => t.name).sort()).toEqual(ops.map((o) => o.operationId).sort());
+      for (const op of ops) {
+        const tool = tools.find((t) => t.name === op.operationId)!;
+        expect(tool.description).toBe(op.description);
+        expect(tool.inputSchema).toEqual(expectedInputSchema(doc, op));
+        expect(JSON.stringify(tool.inputSchema)).not.toContain('$ref');
+        expect(tool.annotations?.readOnlyHint).toBe(op['x-required-scope'] === 'read');
+      }
+    } finally {
+      await mcp.close();
+    }
+  });
+
+  it('shows a read-only key only the read tools and refuses the others', async () => {
+    const mcp = await connectMcp(server.url, READ);
+    try {
+      const { tools } = await mcp.client.listTools();
+      const readOps = restOperations().filter((o) => o['x-required-scope'] === 'read');
+      expect(tools.map((t) => t.name).sort()).toEqual(readOps.map((o) => o.operationId).sort());
+      expect(tools.some((t) => t.name === 'shell_exec')).toBe(false);
+      const refused = await mcp.client.callTool({ name: 'shell_exec', arguments: { command: 'id' } });
+      expect(refused.isError).toBe(true);
+      expect(resultJson(refused)).toMatchObject({ statusCode: 403, code: 'FORBIDDEN' });
+    } finally {
+      await mcp.close();
+    }
+  });
+
+  it('returns the same result as REST, as one JSON text block plus structuredContent', async () => {
+    const mcp = await connectMcp(server.url, READ);
+    try {
+      const result: any = await mcp.client.callTool({ name: 'gpu_status', arguments: {} });
+      expect(result.isError).toBeFalsy();
+      const json = resultJson(result);
+      expect(result.structuredContent).toEqual(json);
+      const rest = await call(server.url, 'GET', '/gpu/status', { key: READ });
+      const { collected_at: _a, ...fromMcp } = json;
+      const { collected_at: _b, ...fromRest } = rest.body;
+      expect(fromMcp).toEqual(fromRest);
+      expect(json.gpus[0].utilization_percent).toBeNull(); // MIG reports no utilization
+    } finally {
+      await mcp.close();
+    }
+  });
+
+  it('reports errors as isError results with the REST code and message', async () => {
+    const mcp = await connectMcp(server.url, FULL);
+    try {
+      const unknown: any = await mcp.client.callTool({ name: 'gpu_status', arguments: { host: 'nope' } });
+      expect(unknown.isError).toBe(true);
+      const body = resultJson(unknown);
+      const rest = await call(server.url, 'GET', '/gpu/status', { key: READ, query: { host: 'nope' } });
+      expect(body).toEqual(rest.body);
+      const invalid: any = await mcp.client.callTool({ name: 'shell_exec', arguments: { command: 5, extra: true } });
+      expect(invalid.isError).toBe(true);
+      expect(resultJson(invalid)).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+      expect(resultJson(invalid).message).toContain('extra: unknown field');
+      const nonzero: any = await mcp.client.callTool({ name: 'shell_exec', arguments: { command: 'echo hi; exit 4' } });
+      expect(nonzero.isError).toBeFalsy();
+      expect(resultJson(nonzero)).toMatchObject({ exit_code: 4, stdout: 'hi\n' });
+    } finally {
+      await mcp.close();
+    }
+  });
+
+  it('serves a client pinned to protocol 2025-06-18 and the current one on 2025-11-25', async () => {
+    const old = await connectMcp(server.url, READ, '2025-06-18');
+    try {
+      expect(old.negotiated).toEqual(['2025-06-18']);
+      const { tools } = await old.client.listTools();
+      expect(tools.length).toBeGreaterThan(3);
+      expect(old.sentVersionHeaders).toContain('2025-06-18');
+      const res: any = await old.client.callTool({ name: 'list_hosts', arguments: {} });
+      expect(resultJson(res).hosts[0].name).toBe('whisper');
+    } finally {
+      await old.close();
+    }
+    const current = await connectMcp(server.url, READ);
+    try {
+      expect(current.negotiated).toEqual(['2025-11-25']);
+    } finally {
+      await current.close();
+    }
+  });
+
+  it('refuses a missing key, a foreign Host header and a foreign Origin', async () => {
+    await expect(connectMcp(server.url)).rejects.toThrow();
+    const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
+    const headers = { accept: 'application/json, text/event-stream', 'content-type': 'application/json', authorization: `Bearer ${READ}` };
+    const noKey = await fetch(new URL('/mcp', server.url), { method: 'POST', headers: { ...headers, authorization: '' }, body: JSON.stringify(init) });
+    expect(noKey.status).toBe(401);
+    // fetch cannot override Host; use node:http for the rebinding case.
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(new URL('/mcp', server.url), { method: 'POST', headers: { ...headers, host: 'evil.example:8000' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(init));
+    });
+    expect(status).toBe(403);
+    const badOrigin = await fetch(new URL('/mcp', server.url), { method: 'POST', headers: { ...headers, origin: 'http://evil.example' }, body: JSON.stringify(init) });
+    expect(badOrigin.status).toBe(403);
+    const get = await fetch(new URL('/mcp', server.url), { headers: { authorization: `Bearer ${READ}` } });
+    expect(get.status).toBe(405);
+  });
+});
+
+describe('MCP over stdio', () => {
+  it('lists and calls tools with the same configuration, logging only to stderr', async () => {
+    const sshd = sharedSshd();
+    installFakeNvidiaSmi(sshd.binDir);
+    setNvidiaSmiScenario(sshd.binDir, SCENARIO);
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, 'mcp-stdio'],
+      env: {
+        PATH: process.env.PATH!,
+        HOME: process.env.HOME!,
+        HOST_NAME: 'whisper',
+        SSH_HOST: sshd.host,
+        SSH_PORT: String(sshd.port),
+        SSH_USER: sshd.username,
+        SSH_PRIVATE_KEY_PATH: sshd.privateKeyPath,
+        SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+      },
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'stdio-test', version: '1.0.0' });
+    await client.connect(transport); // a log line on stdout would break the JSON-RPC framing here
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name)).toContain('shell_exec');
+      const gpu: any = await client.callTool({ name: 'gpu_status', arguments: {} });
+      expect(resultJson(gpu)).toMatchObject({ host: 'whisper', driver_version: '590.48.01' });
+      const sh: any = await client.callTool({ name: 'shell_exec', arguments: { command: 'echo from-stdio' } });
+      expect(resultJson(sh).stdout).toBe('from-stdio\n');
+    } finally {
+      await client.close();
+    }
+  });
+});
