@@ -8,9 +8,11 @@ import type { AppConfig } from './config/config.types.js';
 import { HealthController } from './health/health.controller.js';
 import { InfraModule } from './infra/infra.module.js';
 import { McpModule } from './mcp/mcp.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { FilesModule } from './modules/files/files.module.js';
 import { GpuModule } from './modules/gpu/gpu.module.js';
 import { HostsModule } from './modules/hosts/hosts.module.js';
+import { OllamaModule } from './modules/ollama/ollama.module.js';
 import { ShellModule } from './modules/shell/shell.module.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
 
@@ -19,7 +21,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), CommonModule, InfraModule, HostsModule, GpuModule, ShellModule, FilesModule, McpModule],
+      imports: [ConfigModule.forRoot(config), CommonModule, InfraModule, MetricsModule, HostsModule, GpuModule, OllamaModule, ShellModule, FilesModule, McpModule],
       controllers: [HealthController, OpenApiController],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -7,6 +7,7 @@ import { AppError, errorBody } from '../common/errors.js';
 import { findOperation, operations, type OperationDef } from '../common/operation.js';
 import { validateInput } from '../common/validation.js';
 import { HostRegistry } from '../infra/host-registry.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { OpenApiDocuments } from '../openapi/openapi.controller.js';
 import { inputSchemaOf, openApiPath, type JsonSchema } from './tool-schemas.js';
 
@@ -49,6 +50,7 @@ export class ToolRunner {
     private readonly audit: AuditLog,
     private readonly hosts: HostRegistry,
     private readonly docs: OpenApiDocuments,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** Tools the caller's scopes allow, all in one list (Open WebUI reads one page). */
@@ -76,6 +78,7 @@ export class ToolRunner {
       const body = errorBody(e);
       return { content: [{ type: 'text', text: JSON.stringify(body) }], structuredContent: { ...body }, isError: true };
     } finally {
+      if (op) this.metrics.observe(op.id, status, 'mcp', (performance.now() - started) / 1000);
       if (op?.audited && status !== 401 && !(status === 403 && code === 'FORBIDDEN')) {
         this.audit.record({
           operation: op.id,
