@@ -127,6 +127,14 @@ function firstError(errors: ValidationError[], prefix: string[] = []): { path: s
   return undefined;
 }
 
+/** The env variable behind a path (or one of its parents, e.g. API_KEY for keys.api_key.key), else the path. */
+function originOf(origins: Origins, path: string): string {
+  for (let p = path; p; p = p.includes('.') ? p.slice(0, p.lastIndexOf('.')) : '') {
+    if (origins.has(p)) return origins.get(p)!;
+  }
+  return path;
+}
+
 function check<T extends object>(cls: new () => T, value: unknown, path: string, origins: Origins): T {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ConfigError(`${origins.get(path) ?? path}: must be a mapping`);
@@ -135,7 +143,7 @@ function check<T extends object>(cls: new () => T, value: unknown, path: string,
   const found = firstError(validateSync(instance, { whitelist: true, forbidNonWhitelisted: true }));
   if (found) {
     const full = path ? `${path}.${found.path}` : found.path;
-    throw new ConfigError(`${origins.get(full) ?? full}: ${found.text}`);
+    throw new ConfigError(`${originOf(origins, full)}: ${found.text}`);
   }
   return instance;
 }

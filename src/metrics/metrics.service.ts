@@ -42,7 +42,10 @@ export class MetricsService {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
       registers: [this.registry],
     });
-    const self = this;
+    // collect() runs with `this` bound to the gauge, so the service's parts are captured here.
+    const hosts = this.hosts;
+    const gpuReadings = () => this.gpuReadings();
+    const jobCounts = () => this.jobCounts?.() ?? [];
     new Gauge({
       name: 'ght_ssh_connection_state',
       help: 'SSH connection state per host (1 for the current state).',
@@ -50,7 +53,7 @@ export class MetricsService {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const h of self.hosts.all()) {
+        for (const h of hosts.all()) {
           if (h.config.transport !== 'ssh') continue;
           const current = h.transport.status().state;
           for (const state of CONNECTION_STATES) this.set({ host: h.name, state }, state === current ? 1 : 0);
@@ -64,7 +67,7 @@ export class MetricsService {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const h of self.hosts.all()) if (h.config.transport === 'ssh') this.set({ host: h.name }, h.transport.status().reconnects);
+        for (const h of hosts.all()) if (h.config.transport === 'ssh') this.set({ host: h.name }, h.transport.status().reconnects);
       },
     });
     new Gauge({
@@ -74,7 +77,7 @@ export class MetricsService {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const c of self.jobCounts?.() ?? []) this.set({ kind: c.kind, state: c.state }, c.count);
+        for (const c of jobCounts()) this.set({ kind: c.kind, state: c.state }, c.count);
       },
     });
     const gpuGauge = (name: string, help: string, pick: (g: GpuStatusResult['gpus'][number]) => number | null) =>
@@ -85,7 +88,7 @@ export class MetricsService {
         registers: [this.registry],
         async collect() {
           this.reset();
-          const readings = await self.gpuReadings();
+          const readings = await gpuReadings();
           for (const r of readings) {
             for (const g of r.gpus) {
               const v = pick(g);
@@ -106,8 +109,8 @@ export class MetricsService {
       registers: [this.registry],
       async collect() {
         this.reset();
-        const hosts = self.hosts.all().map((h) => h.name);
-        const readings = await self.gpuReadings();
+        const hosts = hosts.all().map((h) => h.name);
+        const readings = await gpuReadings();
         for (const host of hosts) this.set({ host }, readings.some((r) => r.host === host) ? 1 : 0);
       },
     });
