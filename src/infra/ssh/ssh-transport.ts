@@ -59,7 +59,8 @@ export interface SshTransportOptions {
   keepaliveCountMax?: number;
   /**
    * Exec channels open at once on the connection (default 8); more calls queue. The SFTP session, once
-   * opened, takes one more channel, so keep this at most sshd's MaxSessions (default 10) minus 1.
+   * opened, takes one more channel, and killing timed-out commands can take one more briefly, so keep this
+   * at most sshd's MaxSessions (default 10) minus 2.
    */
   maxChannels?: number;
   /** First fail-fast window after a failed connect (default 500 ms); doubles per failure up to backoffMaxMs. */
@@ -451,6 +452,11 @@ export class SshTransport implements HostTransport {
     const attempt = this.connect().then(
       (conn) => {
         this.connecting = undefined;
+        if (this.closed) {
+          // close() ran while we were dialling: don't keep a connection nobody will close.
+          conn.client.end();
+          throw transportClosed(this.target);
+        }
         if (this.everConnected) this.reconnects++;
         this.everConnected = true;
         this.failures = 0;
