@@ -18,6 +18,8 @@ export interface ShellPolicy {
   max_timeout_seconds: number;
   /** Bytes kept per stream (head and tail). */
   max_output_bytes: number;
+  /** Bytes read per stream before the command is ended (its output is no longer what gets returned). */
+  max_read_bytes: number;
   /** Convenience filters, not a security boundary (see README). */
   allow: string[];
   deny: string[];

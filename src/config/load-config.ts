@@ -48,6 +48,7 @@ class RawShell {
   @IsOptional() @IsInt() @Min(1) @Max(86_400) default_timeout_seconds?: number;
   @IsOptional() @IsInt() @Min(1) @Max(86_400) max_timeout_seconds?: number;
   @IsOptional() @IsInt() @Min(1024) @Max(16 * 1024 * 1024) max_output_bytes?: number;
+  @IsOptional() @IsInt() @Min(1024) @Max(1024 * 1024 * 1024 * 1024) max_read_bytes?: number;
   @IsOptional() @IsArray() @IsString({ each: true }) allow?: string[];
   @IsOptional() @IsArray() @IsString({ each: true }) deny?: string[];
 }
@@ -281,6 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         default_timeout_seconds: defaultTimeout,
         max_timeout_seconds: maxTimeout,
         max_output_bytes: shell.max_output_bytes ?? 64 * 1024,
+        max_read_bytes: shell.max_read_bytes ?? 16 * 1024 * 1024,
         allow: shell.allow ?? [],
         deny: shell.deny ?? [],
       },

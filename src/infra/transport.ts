@@ -9,6 +9,12 @@ export interface ExecOptions {
   /** Bytes of stdout / stderr kept for the answer (head and tail, see BoundedOutput). */
   maxStdoutBytes: number;
   maxStderrBytes: number;
+  /**
+   * End the command once either stream has produced this many bytes: past that point the answer
+   * (head and tail within the caps) would only be the tail moving on, and reading a gigabyte to show
+   * 64 KiB costs seconds. Undefined: read to the end.
+   */
+  maxReadBytes?: number;
   /** Working directory on the host; undefined means the account's default (home). */
   cwd?: string;
   /** Abort from the caller (client went away). */
@@ -27,6 +33,8 @@ export interface ExecResult {
   stdoutTruncated: boolean;
   stderrTruncated: boolean;
   timedOut: boolean;
+  /** True when the command was ended because its output passed maxReadBytes. */
+  outputLimitReached: boolean;
   durationMs: number;
 }
 

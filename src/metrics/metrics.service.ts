@@ -42,8 +42,8 @@ export class MetricsService {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
       registers: [this.registry],
     });
-    // collect() runs with `this` bound to the gauge, so the service's parts are captured here.
-    const hosts = this.hosts;
+    // collect() runs with `this` bound to the gauge, so the service's parts are captured here
+    // (`hosts` is the constructor parameter).
     const gpuReadings = () => this.gpuReadings();
     const jobCounts = () => this.jobCounts?.() ?? [];
     new Gauge({
@@ -109,9 +109,9 @@ export class MetricsService {
       registers: [this.registry],
       async collect() {
         this.reset();
-        const hosts = hosts.all().map((h) => h.name);
+        const names = hosts.all().map((h) => h.name);
         const readings = await gpuReadings();
-        for (const host of hosts) this.set({ host }, readings.some((r) => r.host === host) ? 1 : 0);
+        for (const host of names) this.set({ host }, readings.some((r) => r.host === host) ? 1 : 0);
       },
     });
   }

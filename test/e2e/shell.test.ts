@@ -55,7 +55,7 @@ describe.each(['ssh', 'local'] as const)('shell_exec over the %s transport', (tr
   it('returns stdout, stderr and the exit code; a non-zero exit is a 200 result', async () => {
     const ok = await exec({ command: 'echo hello; echo oops >&2' });
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ host: 'gpu', exit_code: 0, signal: null, stdout: 'hello\n', stderr: 'oops\n', timed_out: false });
+    expect(ok.body).toMatchObject({ host: 'gpu', exit_code: 0, signal: null, stdout: 'hello\n', stderr: 'oops\n', timed_out: false, output_limit_reached: false });
     expect(ok.body.stdout_bytes).toBe(6);
     expect(ok.body.duration_ms).toBeGreaterThanOrEqual(0);
     const fail = await exec({ command: 'exit 3' });
@@ -100,7 +100,21 @@ describe.each(['ssh', 'local'] as const)('shell_exec over the %s transport', (tr
     expect(res.status).toBe(200);
     expect(res.body.stdout_truncated).toBe(true);
     expect(Buffer.byteLength(res.body.stdout)).toBeLessThan(4096 + 300);
+    // The server stopped reading at the host's read limit and ended the command.
+    expect(res.body.output_limit_reached).toBe(true);
+    expect(res.body.exit_code).toBeNull();
+    expect(res.body.stdout_bytes).toBeGreaterThan(16 * 1024 * 1024);
+    expect(res.body.stdout_bytes).toBeLessThan(64 * 1024 * 1024);
+    expect(res.body.stdout).not.toContain('tail-marker');
   }, 60_000);
+
+  it('reads to the end of output below the read limit', async () => {
+    const res = await exec({ command: 'head -c 1000000 /dev/zero; echo tail-marker' });
+    expect(res.body.output_limit_reached).toBe(false);
+    expect(res.body.exit_code).toBe(0);
+    expect(res.body.stdout_bytes).toBe(1_000_012);
+    expect(res.body.stdout.endsWith('tail-marker\n')).toBe(true);
+  });
 
   it('refuses commands by policy with 403 COMMAND_DENIED and the reason', async () => {
     const denied = await exec({ command: 'rm -rf /' });

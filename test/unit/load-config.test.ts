@@ -24,7 +24,7 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ port: 8000, bind_address: '127.0.0.1', keys: [], default_host: 'local', cors_origins: [] });
     expect(c.hosts).toHaveLength(1);
     expect(c.hosts[0]).toMatchObject({ name: 'local', transport: 'local', ollama_url: 'http://127.0.0.1:11434', files_root: '/home/me' });
-    expect(c.hosts[0].shell).toEqual({ enabled: true, default_timeout_seconds: 60, max_timeout_seconds: 400, max_output_bytes: 65536, allow: [], deny: [] });
+    expect(c.hosts[0].shell).toEqual({ enabled: true, default_timeout_seconds: 60, max_timeout_seconds: 400, max_output_bytes: 65536, max_read_bytes: 16777216, allow: [], deny: [] });
   });
 
   it('builds an ssh host from the environment, with DESIGN defaults', () => {

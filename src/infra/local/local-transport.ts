@@ -65,7 +65,7 @@ export class LocalTransport implements HostTransport {
       this.running.add(child);
       const stdout = new BoundedOutput(options.maxStdoutBytes);
       const stderr = new BoundedOutput(options.maxStderrBytes);
-      let killedFor: 'timeout' | 'abort' | undefined;
+      let killedFor: 'timeout' | 'abort' | 'output' | undefined;
       let done = false;
       const timers: NodeJS.Timeout[] = [];
 
@@ -90,11 +90,12 @@ export class LocalTransport implements HostTransport {
           stdoutTruncated: out.truncated,
           stderrTruncated: err.truncated,
           timedOut: killedFor === 'timeout',
+          outputLimitReached: killedFor === 'output',
           durationMs: Math.round(performance.now() - started),
         });
       };
 
-      const kill = (why: 'timeout' | 'abort') => {
+      const kill = (why: 'timeout' | 'abort' | 'output') => {
         if (done || killedFor) return;
         killedFor = why;
         killGroup(child);
@@ -104,8 +105,15 @@ export class LocalTransport implements HostTransport {
       };
       const onAbort = () => kill('abort');
 
-      child.stdout!.on('data', (d: Buffer) => stdout.write(d));
-      child.stderr!.on('data', (d: Buffer) => stderr.write(d));
+      const limit = options.maxReadBytes ?? Infinity;
+      child.stdout!.on('data', (d: Buffer) => {
+        stdout.write(d);
+        if (stdout.bytes > limit) kill('output');
+      });
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr.write(d);
+        if (stderr.bytes > limit) kill('output');
+      });
       child.on('error', (err) => {
         if (done) return;
         done = true;

@@ -274,7 +274,7 @@ export class SshTransport implements HostTransport {
       let exitCode: number | null = null;
       let exitSignal: string | null = null;
       let gotExit = false;
-      let killedFor: 'timeout' | 'abort' | undefined;
+      let killedFor: 'timeout' | 'abort' | 'output' | undefined;
       let done = false;
       const timers: NodeJS.Timeout[] = [];
 
@@ -300,11 +300,12 @@ export class SshTransport implements HostTransport {
           stdoutTruncated: out.truncated,
           stderrTruncated: errOut.truncated,
           timedOut: killedFor === 'timeout',
+          outputLimitReached: killedFor === 'output',
           durationMs: Math.round(performance.now() - started),
         });
       };
 
-      const kill = (why: 'timeout' | 'abort') => {
+      const kill = (why: 'timeout' | 'abort' | 'output') => {
         if (done || killedFor) return;
         killedFor = why;
         // Closing an exec channel without a pty leaves the remote processes running (DESIGN §6). A KILL
@@ -334,8 +335,15 @@ export class SshTransport implements HostTransport {
       };
       const onAbort = () => kill('abort');
 
-      channel.on('data', (d: Buffer) => stdout.write(preamble.feed(d)));
-      channel.stderr.on('data', (d: Buffer) => stderr.write(d));
+      const limit = options.maxReadBytes ?? Infinity;
+      channel.on('data', (d: Buffer) => {
+        stdout.write(preamble.feed(d));
+        if (stdout.bytes > limit) kill('output');
+      });
+      channel.stderr.on('data', (d: Buffer) => {
+        stderr.write(d);
+        if (stderr.bytes > limit) kill('output');
+      });
       channel.on('exit', (code: number | null, signal?: string) => {
         gotExit = true;
         if (typeof code === 'number') exitCode = code;

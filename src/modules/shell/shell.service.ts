@@ -20,6 +20,7 @@ export class ShellService {
       timeoutMs: timeout * 1000,
       maxStdoutBytes: policy.max_output_bytes,
       maxStderrBytes: policy.max_output_bytes,
+      maxReadBytes: policy.max_read_bytes,
       cwd: input.cwd,
       signal: ctx?.signal,
     });
@@ -35,6 +36,7 @@ export class ShellService {
       stdout_bytes: r.stdoutBytes,
       stderr_bytes: r.stderrBytes,
       timed_out: r.timedOut,
+      output_limit_reached: r.outputLimitReached,
       duration_ms: Math.round(r.durationMs),
     };
   }

@@ -46,6 +46,8 @@ export class ShellExecResult {
   stderr_bytes: number;
   /** True when the command was killed because it outlived timeout_seconds. */
   timed_out: boolean;
+  /** True when the command was ended because one stream passed the host's read limit (16 MiB by default); the tail shown is where reading stopped. */
+  output_limit_reached: boolean;
   /** Wall time in milliseconds. */
   duration_ms: number;
 }
