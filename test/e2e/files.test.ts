@@ -211,7 +211,14 @@ describe.each(['ssh', 'local'] as const)('files over the %s transport', (transpo
       closeSync(fd);
       const res = await get('/files/read', { path: 'big.bin', offset: String(1024 ** 3 - 262144), max_bytes: '262144' });
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ size_bytes: 1024 ** 3, length_bytes: 262144, truncated: false, next_offset: null, sha256: null, encoding: 'base64' });
+      expect(res.body).toMatchObject({
+        size_bytes: 1024 ** 3,
+        length_bytes: 262144,
+        truncated: false,
+        next_offset: null,
+        sha256: null,
+        encoding: 'base64',
+      });
       expect(res.body.sha256_note).toContain('8 MiB');
       const bytes = Buffer.from(res.body.content, 'base64');
       expect(bytes.length).toBe(262144);
@@ -236,7 +243,9 @@ describe.each(['ssh', 'local'] as const)('files over the %s transport', (transpo
     it('answers 404 naming the file and the host for a missing file', async () => {
       const res = await get('/files/read', { path: 'no-such-file' });
       expectError(res, 404, 'FILE_NOT_FOUND');
-      expect(res.body.message).toBe(`No file or directory ${at('no-such-file')} on host 'whisper'; use files_list on ${root} to see what is there.`);
+      expect(res.body.message).toBe(
+        `No file or directory ${at('no-such-file')} on host 'whisper'; use files_list on ${root} to see what is there.`,
+      );
     });
   });
 
@@ -449,9 +458,17 @@ describe.each(['ssh', 'local'] as const)('files over the %s transport', (transpo
 
     it('refuses binary files, stale hashes and empty old_text', async () => {
       writeFileSync(at('agents', 'blob.bin'), Buffer.from([0xff, 0xfe, 0x00, 0x41]));
-      expectError(await post('/files/edit', { path: 'agents/blob.bin', edits: [{ old_text: 'A', new_text: 'B' }] }), 400, 'VALIDATION_FAILED');
+      expectError(
+        await post('/files/edit', { path: 'agents/blob.bin', edits: [{ old_text: 'A', new_text: 'B' }] }),
+        400,
+        'VALIDATION_FAILED',
+      );
       writeFileSync(at('agents', 'h.txt'), 'x');
-      expectError(await post('/files/edit', { path: 'agents/h.txt', edits: [{ old_text: 'x', new_text: 'y' }], expected_sha256: sha256('other') }), 409, 'CONFLICT');
+      expectError(
+        await post('/files/edit', { path: 'agents/h.txt', edits: [{ old_text: 'x', new_text: 'y' }], expected_sha256: sha256('other') }),
+        409,
+        'CONFLICT',
+      );
       expect(readFileSync(at('agents', 'h.txt'), 'utf8')).toBe('x');
       expectError(await post('/files/edit', { path: 'agents/h.txt', edits: [{ old_text: '', new_text: 'y' }] }), 400, 'VALIDATION_FAILED');
       expectError(await post('/files/edit', { path: 'agents/h.txt', edits: [] }), 400, 'VALIDATION_FAILED');
@@ -479,7 +496,10 @@ describe.each(['ssh', 'local'] as const)('files over the %s transport', (transpo
       expectError(refused, 409, 'CONFLICT');
       expect(refused.body.message).toContain('overwrite');
       expect([readFileSync(at('mv', 'a'), 'utf8'), readFileSync(at('mv', 'b'), 'utf8')]).toEqual(['A', 'B']);
-      expect((await post('/files/move', { from: 'mv/a', to: 'mv/b', overwrite: true })).body).toEqual({ from: at('mv', 'a'), to: at('mv', 'b') });
+      expect((await post('/files/move', { from: 'mv/a', to: 'mv/b', overwrite: true })).body).toEqual({
+        from: at('mv', 'a'),
+        to: at('mv', 'b'),
+      });
       expect(existsSync(at('mv', 'a'))).toBe(false);
       expect(readFileSync(at('mv', 'b'), 'utf8')).toBe('A');
       expect((await post('/files/move', { from: 'mv/b', to: 'mv/c' })).status).toBe(200);
@@ -506,12 +526,20 @@ describe.each(['ssh', 'local'] as const)('files over the %s transport', (transpo
       writeFileSync(at('del', 'tree', 'a'), '');
       writeFileSync(at('del', 'tree', 'deeper', 'b'), '');
       writeFileSync(at('del', 'file'), '');
-      expect((await post('/files/delete', { path: 'del/file' })).body).toEqual({ path: at('del', 'file'), type: 'file', entries_deleted: 1 });
+      expect((await post('/files/delete', { path: 'del/file' })).body).toEqual({
+        path: at('del', 'file'),
+        type: 'file',
+        entries_deleted: 1,
+      });
       expect(existsSync(at('del', 'file'))).toBe(false);
       const refused = await post('/files/delete', { path: 'del/tree' });
       expectError(refused, 409, 'CONFLICT');
       expect(refused.body.message).toContain('recursive');
-      expect((await post('/files/delete', { path: 'del/tree', recursive: true })).body).toEqual({ path: at('del', 'tree'), type: 'directory', entries_deleted: 4 });
+      expect((await post('/files/delete', { path: 'del/tree', recursive: true })).body).toEqual({
+        path: at('del', 'tree'),
+        type: 'directory',
+        entries_deleted: 4,
+      });
       expect(existsSync(at('del', 'tree'))).toBe(false);
       expectError(await post('/files/delete', { path: 'del/tree' }), 404, 'FILE_NOT_FOUND');
     });

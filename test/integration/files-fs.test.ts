@@ -3,7 +3,18 @@
  * sftp-server through ssh2 (the test sshd runs as this user on this machine, so fixtures are made with
  * node:fs and both adapters see the same files).
  */
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, type SFTPWrapper } from 'ssh2';

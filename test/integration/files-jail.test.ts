@@ -132,7 +132,12 @@ describe.each(['local', 'sftp'] as const)('PathJail over %s', (kind) => {
   describe('target()', () => {
     it('allows new paths inside, with the names still to create', async () => {
       const t = await jail.target('sub/a/b/new.txt');
-      expect(t).toEqual({ path: path.join(root, 'sub/a/b/new.txt'), existing: null, missing: ['a', 'b', 'new.txt'], ancestor: path.join(root, 'sub') });
+      expect(t).toEqual({
+        path: path.join(root, 'sub/a/b/new.txt'),
+        existing: null,
+        missing: ['a', 'b', 'new.txt'],
+        ancestor: path.join(root, 'sub'),
+      });
     });
 
     it('writes through a symlink that stays inside to its target', async () => {
@@ -188,12 +193,19 @@ describe.each(['local', 'sftp'] as const)('PathJail over %s', (kind) => {
       expect(e.status).toBe(403);
     });
 
-    it.each(['link-out', 'dirlink-out', 'dirlink-out/secret.txt', 'link-root', 'loop1', 'dangling-out', '../outside/secret.txt', '../ccpm-evil/secret.txt', '..'])(
-      'refuses %j with 403 PATH_OUTSIDE_ROOT',
-      async (input) => {
-        const e = await refusal(jail.entry(input, 'files_delete', true));
-        expect([e.status, e.code]).toEqual([403, 'PATH_OUTSIDE_ROOT']);
-      },
-    );
+    it.each([
+      'link-out',
+      'dirlink-out',
+      'dirlink-out/secret.txt',
+      'link-root',
+      'loop1',
+      'dangling-out',
+      '../outside/secret.txt',
+      '../ccpm-evil/secret.txt',
+      '..',
+    ])('refuses %j with 403 PATH_OUTSIDE_ROOT', async (input) => {
+      const e = await refusal(jail.entry(input, 'files_delete', true));
+      expect([e.status, e.code]).toEqual([403, 'PATH_OUTSIDE_ROOT']);
+    });
   });
 });

@@ -73,7 +73,11 @@ function lcs(a: string[], b: string[]): number {
   return dp[a.length][b.length];
 }
 
-const changedLines = (diff: string) => diff.split('\n').slice(2).filter((l) => /^[+-]/.test(l)).length;
+const changedLines = (diff: string) =>
+  diff
+    .split('\n')
+    .slice(2)
+    .filter((l) => /^[+-]/.test(l)).length;
 
 const numbered = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `line ${i + from}\n`).join('');
 
@@ -96,7 +100,11 @@ describe('unifiedDiff', () => {
     ['changes 7 lines apart do not merge', numbered(30), numbered(30).replace('line 10\n', 'X\n').replace('line 18\n', 'Y\n')],
     ['an empty file filled', '', 'hello\nworld\n'],
     ['a file emptied', 'hello\nworld\n', ''],
-    ['a Modelfile parameter', 'FROM gemma:2b\nPARAMETER temperature 0.8\nSYSTEM """You are helpful."""\n', 'FROM gemma:2b\nPARAMETER temperature 0.6\nSYSTEM """You are helpful."""\n'],
+    [
+      'a Modelfile parameter',
+      'FROM gemma:2b\nPARAMETER temperature 0.8\nSYSTEM """You are helpful."""\n',
+      'FROM gemma:2b\nPARAMETER temperature 0.6\nSYSTEM """You are helpful."""\n',
+    ],
   ])('matches GNU diff -u for %s', (_name, a, b) => {
     expect(unifiedDiff(a, b)).toBe(gnuDiff(a, b));
   });
@@ -112,9 +120,9 @@ describe('unifiedDiff', () => {
     expect(applyDiff('a\r\nb\r\n', d)).toBe('a\r\nc\r\n');
   });
 
-  const text = fc.array(fc.constantFrom('a', 'b', 'c', 'd', ''), { maxLength: 30 }).chain((lines) =>
-    fc.boolean().map((finalNewline) => (lines.length ? lines.join('\n') + (finalNewline ? '\n' : '') : '')),
-  );
+  const text = fc
+    .array(fc.constantFrom('a', 'b', 'c', 'd', ''), { maxLength: 30 })
+    .chain((lines) => fc.boolean().map((finalNewline) => (lines.length ? lines.join('\n') + (finalNewline ? '\n' : '') : '')));
 
   it('produces a minimal diff that turns the old text into the new one', () => {
     fc.assert(

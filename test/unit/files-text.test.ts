@@ -15,7 +15,8 @@ describe('utf8Boundary', () => {
 
   it('cuts before a character the page end splits', () => {
     for (let keep = 1; keep < euro.length; keep++) expect(utf8Boundary(Buffer.concat([Buffer.from('ab'), euro.subarray(0, keep)]))).toBe(2);
-    for (let keep = 1; keep < emoji.length; keep++) expect(utf8Boundary(Buffer.concat([Buffer.from('ab'), emoji.subarray(0, keep)]))).toBe(2);
+    for (let keep = 1; keep < emoji.length; keep++)
+      expect(utf8Boundary(Buffer.concat([Buffer.from('ab'), emoji.subarray(0, keep)]))).toBe(2);
   });
 
   it('leaves invalid bytes for the validity check', () => {
@@ -29,7 +30,7 @@ describe('utf8Boundary', () => {
         const s = raw.replace(/\0/g, ' ');
         const bytes = Buffer.from(s, 'utf8');
         let out = '';
-        for (let off = 0; off < bytes.length; ) {
+        for (let off = 0; off < bytes.length;) {
           const chunk = bytes.subarray(off, off + pageSize);
           const page = toPage(chunk, off + chunk.length >= bytes.length);
           expect(page.encoding).toBe('utf-8');

@@ -5,9 +5,31 @@ import { constants, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, opendir, realpath, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { FsError, fileTypeOfMode, type DirEntry, type DirListing, type FileStats, type FileSystem, type FsErrorCode, type ReadHandle } from './file-system.js';
+import {
+  FsError,
+  fileTypeOfMode,
+  type DirEntry,
+  type DirListing,
+  type FileStats,
+  type FileSystem,
+  type FsErrorCode,
+  type ReadHandle,
+} from './file-system.js';
 
-const KNOWN_CODES = new Set<string>(['ENOENT', 'EACCES', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ENOTEMPTY', 'ELOOP', 'ENAMETOOLONG', 'EINVAL', 'EXDEV', 'ENOSPC', 'EROFS']);
+const KNOWN_CODES = new Set<string>([
+  'ENOENT',
+  'EACCES',
+  'EEXIST',
+  'ENOTDIR',
+  'EISDIR',
+  'ENOTEMPTY',
+  'ELOOP',
+  'ENAMETOOLONG',
+  'EINVAL',
+  'EXDEV',
+  'ENOSPC',
+  'EROFS',
+]);
 
 function toFsError(err: unknown, op: string, p: string): FsError {
   const code = (err as NodeJS.ErrnoException)?.code ?? '';

@@ -8,7 +8,16 @@
  */
 import type { SFTPWrapper, Stats } from 'ssh2';
 import { AppError } from '../../common/errors.js';
-import { FsError, fileTypeOfMode, type DirEntry, type DirListing, type FileStats, type FileSystem, type FsErrorCode, type ReadHandle } from './file-system.js';
+import {
+  FsError,
+  fileTypeOfMode,
+  type DirEntry,
+  type DirListing,
+  type FileStats,
+  type FileSystem,
+  type FsErrorCode,
+  type ReadHandle,
+} from './file-system.js';
 
 export interface SftpFileSystemOptions {
   /** Returns the transport's cached SFTP session (connecting first if needed). */
@@ -20,7 +29,16 @@ export interface SftpFileSystemOptions {
 }
 
 /** SSH_FX_* status codes (draft-ietf-secsh-filexfer-02). */
-const FX = { EOF: 1, NO_SUCH_FILE: 2, PERMISSION_DENIED: 3, FAILURE: 4, BAD_MESSAGE: 5, NO_CONNECTION: 6, CONNECTION_LOST: 7, OP_UNSUPPORTED: 8 } as const;
+const FX = {
+  EOF: 1,
+  NO_SUCH_FILE: 2,
+  PERMISSION_DENIED: 3,
+  FAILURE: 4,
+  BAD_MESSAGE: 5,
+  NO_CONNECTION: 6,
+  CONNECTION_LOST: 7,
+  OP_UNSUPPORTED: 8,
+} as const;
 
 /** Reads are issued in chunks of this size, several in flight at once. */
 const READ_CHUNK = 64 * 1024;

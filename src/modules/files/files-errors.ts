@@ -14,9 +14,17 @@ export function fsToAppError(err: unknown, host: string, doing: string): unknown
   const at = `on host '${host}'`;
   switch (err.code) {
     case 'ENOENT':
-      return new AppError(404, 'FILE_NOT_FOUND', `Could not ${doing} ${at}: it (or its directory) does not exist any more; use files_list to see what is there.`);
+      return new AppError(
+        404,
+        'FILE_NOT_FOUND',
+        `Could not ${doing} ${at}: it (or its directory) does not exist any more; use files_list to see what is there.`,
+      );
     case 'EACCES':
-      return new AppError(403, 'FORBIDDEN', `Could not ${doing} ${at}: permission denied for the account the server uses; check the file's owner and permissions on the host.`);
+      return new AppError(
+        403,
+        'FORBIDDEN',
+        `Could not ${doing} ${at}: permission denied for the account the server uses; check the file's owner and permissions on the host.`,
+      );
     case 'EEXIST':
       return new AppError(409, 'CONFLICT', `Could not ${doing} ${at}: something already exists at that path.`);
     case 'ENOTDIR':
@@ -26,18 +34,38 @@ export function fsToAppError(err: unknown, host: string, doing: string): unknown
     case 'ENOTEMPTY':
       return new AppError(409, 'CONFLICT', `Could not ${doing} ${at}: the directory is not empty.`);
     case 'ELOOP':
-      return new AppError(403, 'PATH_OUTSIDE_ROOT', `Could not ${doing} ${at}: a symbolic link appeared at that path while it was being used; it is not followed.`);
+      return new AppError(
+        403,
+        'PATH_OUTSIDE_ROOT',
+        `Could not ${doing} ${at}: a symbolic link appeared at that path while it was being used; it is not followed.`,
+      );
     case 'ENAMETOOLONG':
     case 'EINVAL':
-      return new AppError(400, 'VALIDATION_FAILED', `Could not ${doing} ${at}: the host refused the path or the request as invalid (a name too long, or moving a directory into itself).`);
+      return new AppError(
+        400,
+        'VALIDATION_FAILED',
+        `Could not ${doing} ${at}: the host refused the path or the request as invalid (a name too long, or moving a directory into itself).`,
+      );
     case 'EXDEV':
-      return new AppError(409, 'CONFLICT', `Could not ${doing} ${at}: source and destination are on different file systems, and moves only rename within one.`);
+      return new AppError(
+        409,
+        'CONFLICT',
+        `Could not ${doing} ${at}: source and destination are on different file systems, and moves only rename within one.`,
+      );
     case 'ENOSPC':
-      return new AppError(503, 'HOST_ERROR', `Could not ${doing} ${at}: no space left on the device (or the quota is used up); free some space (host_resources shows the disks) and try again.`);
+      return new AppError(
+        503,
+        'HOST_ERROR',
+        `Could not ${doing} ${at}: no space left on the device (or the quota is used up); free some space (host_resources shows the disks) and try again.`,
+      );
     case 'EROFS':
       return new AppError(403, 'FORBIDDEN', `Could not ${doing} ${at}: the file system is mounted read-only.`);
     case 'ENOTSUP':
-      return new AppError(503, 'HOST_ERROR', `Could not ${doing} ${at}: the host's file server does not support this (${err.detail ?? err.op}); an OpenSSH sftp-server is needed.`);
+      return new AppError(
+        503,
+        'HOST_ERROR',
+        `Could not ${doing} ${at}: the host's file server does not support this (${err.detail ?? err.op}); an OpenSSH sftp-server is needed.`,
+      );
     case 'EIO':
     default:
       return new AppError(

@@ -11,7 +11,17 @@ import {
   FilesStatInput,
   FilesWriteInput,
 } from './dto/files.dto.js';
-import { filesDelete, filesEdit, filesList, filesMkdir, filesMove, filesRead, filesSearch, filesStat, filesWrite } from './files.operations.js';
+import {
+  filesDelete,
+  filesEdit,
+  filesList,
+  filesMkdir,
+  filesMove,
+  filesRead,
+  filesSearch,
+  filesStat,
+  filesWrite,
+} from './files.operations.js';
 import { FilesService } from './files.service.js';
 
 @Controller()

@@ -24,7 +24,8 @@ import { FilesService } from './files.service.js';
 // Every files operation works inside the host's files root (files_root; by default the SSH account's
 // home). Paths may be absolute or relative to the root; anything that resolves outside it, through ".."
 // or a symbolic link, is refused with 403 PATH_OUTSIDE_ROOT.
-const JAIL = 'Paths are absolute or relative to the files root (the account\'s home unless configured); paths leading outside it, also through symlinks, are refused with 403.';
+const JAIL =
+  "Paths are absolute or relative to the files root (the account's home unless configured); paths leading outside it, also through symlinks, are refused with 403.";
 
 export const filesList = defineOperation({
   id: 'files_list',

@@ -111,7 +111,9 @@ export class FilesService {
       const size = stats.size;
       const offset = input.offset ?? 0;
       if (offset > size) {
-        throw badRequest(`Invalid input: offset ${offset} is past the end of ${r.path} (${size} bytes); read from an offset between 0 and ${size}.`);
+        throw badRequest(
+          `Invalid input: offset ${offset} is past the end of ${r.path} (${size} bytes); read from an offset between 0 and ${size}.`,
+        );
       }
       const want = Math.min(input.max_bytes ?? FILES_LIMITS.readDefaultBytes, size - offset);
       const bytes = await this.io(ctx, `read ${r.path}`, () => handle.read(offset, want));
@@ -145,7 +147,10 @@ export class FilesService {
   async files_search(input: FilesSearchInput): Promise<FilesSearchResult> {
     const ctx = this.ctx(input.host);
     const re = globToRegExp(input.pattern);
-    if (!re) throw badRequest(`Invalid input: pattern ${JSON.stringify(input.pattern)} is malformed (an unclosed "[" or a reversed range such as [z-a]); quote a literal "[" as "\\[".`);
+    if (!re)
+      throw badRequest(
+        `Invalid input: pattern ${JSON.stringify(input.pattern)} is malformed (an unclosed "[" or a reversed range such as [z-a]); quote a literal "[" as "\\[".`,
+      );
     const dir = await ctx.jail.existing(input.path ?? '.');
     if (dir.stats.type !== 'directory') {
       throw badRequest(`${dir.path} on host '${ctx.host.name}' is a file, not a directory; search under a directory.`);
@@ -217,7 +222,9 @@ export class FilesService {
     const ctx = this.ctx(input.host);
     const data = this.decodeContent(input.content, input.encoding ?? 'utf-8');
     if (data.length > FILES_LIMITS.writeMaxBytes) {
-      throw tooLarge(`The content is ${(data.length / MiB).toFixed(1)} MiB; files_write takes at most ${FILES_LIMITS.writeMaxBytes / MiB} MiB per file.`);
+      throw tooLarge(
+        `The content is ${(data.length / MiB).toFixed(1)} MiB; files_write takes at most ${FILES_LIMITS.writeMaxBytes / MiB} MiB per file.`,
+      );
     }
     const t = await ctx.jail.target(input.path);
     if (t.existing && t.existing.type !== 'file') this.assertRegularFile(ctx, t.path, t.existing.type);
@@ -230,15 +237,20 @@ export class FilesService {
     const r = await ctx.jail.existing(input.path);
     this.assertRegularFile(ctx, r.path, r.stats.type);
     if (r.stats.size > FILES_LIMITS.writeMaxBytes) {
-      throw tooLarge(`${r.path} is ${(r.stats.size / MiB).toFixed(1)} MiB; files_edit edits files up to ${FILES_LIMITS.writeMaxBytes / MiB} MiB.`);
+      throw tooLarge(
+        `${r.path} is ${(r.stats.size / MiB).toFixed(1)} MiB; files_edit edits files up to ${FILES_LIMITS.writeMaxBytes / MiB} MiB.`,
+      );
     }
     const bytes = await this.readWhole(ctx, r.path);
     const text = asText(bytes);
     if (text === null) {
-      throw badRequest(`${r.path} on host '${ctx.host.name}' is not a UTF-8 text file (binary or another encoding); files_edit only edits text, use files_write with base64 content instead.`);
+      throw badRequest(
+        `${r.path} on host '${ctx.host.name}' is not a UTF-8 text file (binary or another encoding); files_edit only edits text, use files_write with base64 content instead.`,
+      );
     }
     const current = sha256(bytes);
-    if (input.expected_sha256 && input.expected_sha256.toLowerCase() !== current) throw this.staleHash(r.path, current, input.expected_sha256);
+    if (input.expected_sha256 && input.expected_sha256.toLowerCase() !== current)
+      throw this.staleHash(r.path, current, input.expected_sha256);
 
     let next = text;
     input.edits.forEach((edit, i) => {
@@ -252,7 +264,9 @@ export class FilesService {
       }
       const count = occurrences(next, edit.old_text);
       if (count > 1) {
-        throw conflict(`${where} was found ${count} times in ${r.path}; include more of the surrounding lines in old_text so it matches exactly once. Nothing was changed.`);
+        throw conflict(
+          `${where} was found ${count} times in ${r.path}; include more of the surrounding lines in old_text so it matches exactly once. Nothing was changed.`,
+        );
       }
       next = next.slice(0, at) + edit.new_text + next.slice(at + edit.old_text.length);
     });
@@ -261,10 +275,18 @@ export class FilesService {
     if (input.dry_run || next === text) return { path: r.path, diff, sha256: current, applied: false };
     const newBytes = Buffer.from(next, 'utf8');
     if (newBytes.length > FILES_LIMITS.writeMaxBytes) {
-      throw tooLarge(`The edited file would be ${(newBytes.length / MiB).toFixed(1)} MiB; files are limited to ${FILES_LIMITS.writeMaxBytes / MiB} MiB.`);
+      throw tooLarge(
+        `The edited file would be ${(newBytes.length / MiB).toFixed(1)} MiB; files are limited to ${FILES_LIMITS.writeMaxBytes / MiB} MiB.`,
+      );
     }
     // The hash was checked on the bytes the edits were applied to.
-    await this.atomicWrite(ctx, { path: r.path, existing: r.stats, missing: [], ancestor: posix.dirname(r.path) }, newBytes, undefined, false);
+    await this.atomicWrite(
+      ctx,
+      { path: r.path, existing: r.stats, missing: [], ancestor: posix.dirname(r.path) },
+      newBytes,
+      undefined,
+      false,
+    );
     return { path: r.path, diff, sha256: sha256(newBytes), applied: true };
   }
 
@@ -286,9 +308,16 @@ export class FilesService {
     if (from.path === to.path) return { from: from.path, to: to.path };
     const overwrite = input.overwrite ?? false;
     if (to.stats) {
-      if (!overwrite) throw conflict(`${to.path} on host '${ctx.host.name}' already exists; pass overwrite: true to replace it (files only), or choose another name.`);
-      if (to.stats.type === 'directory') throw conflict(`${to.path} on host '${ctx.host.name}' is a directory and is never replaced; give the full new path of the entry, e.g. ${posix.join(to.path, posix.basename(from.path))}.`);
-      if (from.stats!.type === 'directory') throw conflict(`Cannot replace the file ${to.path} with the directory ${from.path}; delete the file first or choose another name.`);
+      if (!overwrite)
+        throw conflict(
+          `${to.path} on host '${ctx.host.name}' already exists; pass overwrite: true to replace it (files only), or choose another name.`,
+        );
+      if (to.stats.type === 'directory')
+        throw conflict(
+          `${to.path} on host '${ctx.host.name}' is a directory and is never replaced; give the full new path of the entry, e.g. ${posix.join(to.path, posix.basename(from.path))}.`,
+        );
+      if (from.stats!.type === 'directory')
+        throw conflict(`Cannot replace the file ${to.path} with the directory ${from.path}; delete the file first or choose another name.`);
     }
     if (from.stats!.type === 'directory' && isInside(from.path, to.path)) {
       throw badRequest(`Invalid input: cannot move the directory ${from.path} into itself (${to.path}).`);
@@ -297,7 +326,8 @@ export class FilesService {
       // Without a file to replace, the rename is exclusive: something created at `to` meanwhile is kept.
       await ctx.fs.rename(from.path, to.path, overwrite && to.stats !== null);
     } catch (err) {
-      if (isFsError(err, 'EEXIST')) throw conflict(`${to.path} on host '${ctx.host.name}' appeared while moving; nothing was moved, check it and try again.`);
+      if (isFsError(err, 'EEXIST'))
+        throw conflict(`${to.path} on host '${ctx.host.name}' appeared while moving; nothing was moved, check it and try again.`);
       throw fsToAppError(err, ctx.host.name, `move ${from.path} to ${to.path}`);
     }
     return { from: from.path, to: to.path };
@@ -342,15 +372,21 @@ export class FilesService {
 
   private assertRegularFile(ctx: Ctx, p: string, type: FileType): void {
     if (type === 'file') return;
-    if (type === 'directory') throw badRequest(`${p} on host '${ctx.host.name}' is a directory, not a file; use files_list to see what is in it.`);
-    throw badRequest(`${p} on host '${ctx.host.name}' is not a regular file (a device, FIFO or socket); the file tools only read and write regular files.`);
+    if (type === 'directory')
+      throw badRequest(`${p} on host '${ctx.host.name}' is a directory, not a file; use files_list to see what is in it.`);
+    throw badRequest(
+      `${p} on host '${ctx.host.name}' is not a regular file (a device, FIFO or socket); the file tools only read and write regular files.`,
+    );
   }
 
   private decodeContent(content: string, encoding: 'utf-8' | 'base64'): Buffer {
     if (encoding === 'utf-8') return Buffer.from(content, 'utf8');
     // Buffer.from(.., 'base64') skips characters it does not know; a typo must not silently lose data.
     const data = decodeBase64(content);
-    if (!data) throw badRequest('Invalid input: content is not valid base64 (encoding is "base64"); send standard base64, or use encoding "utf-8" for text.');
+    if (!data)
+      throw badRequest(
+        'Invalid input: content is not valid base64 (encoding is "base64"); send standard base64, or use encoding "utf-8" for text.',
+      );
     return data;
   }
 
@@ -366,7 +402,8 @@ export class FilesService {
       this.assertRegularFile(ctx, p, handle.stats.type);
       // One byte more than the limit tells a file that grew since the check.
       const bytes = await this.io(ctx, `read ${p}`, () => handle.read(0, FILES_LIMITS.writeMaxBytes + 1));
-      if (bytes.length > FILES_LIMITS.writeMaxBytes) throw tooLarge(`${p} is larger than ${FILES_LIMITS.writeMaxBytes / MiB} MiB; files_edit edits files up to that size.`);
+      if (bytes.length > FILES_LIMITS.writeMaxBytes)
+        throw tooLarge(`${p} is larger than ${FILES_LIMITS.writeMaxBytes / MiB} MiB; files_edit edits files up to that size.`);
       return bytes;
     } finally {
       await handle.close().catch(() => undefined);
@@ -396,12 +433,17 @@ export class FilesService {
       }
     } else {
       if (expectedSha) {
-        throw conflict(`${t.path} on host '${host}' does not exist, but expected_sha256 was given; it was deleted or moved since you read it (or the path is wrong). Nothing was written.`);
+        throw conflict(
+          `${t.path} on host '${host}' does not exist, but expected_sha256 was given; it was deleted or moved since you read it (or the path is wrong). Nothing was written.`,
+        );
       }
       if (t.missing.length > 1) {
         const firstMissing = posix.join(t.ancestor, t.missing[0]);
         if (!createParents) {
-          throw notFound('FILE_NOT_FOUND', `The directory ${firstMissing} does not exist on host '${host}'; pass create_parents: true, or create it with files_mkdir first.`);
+          throw notFound(
+            'FILE_NOT_FOUND',
+            `The directory ${firstMissing} does not exist on host '${host}'; pass create_parents: true, or create it with files_mkdir first.`,
+          );
         }
         await this.makeDirs(ctx, t.ancestor, t.missing.slice(0, -1));
       }
@@ -413,7 +455,10 @@ export class FilesService {
       await ctx.fs.rename(temp, t.path, t.existing !== null);
     } catch (err) {
       await ctx.fs.unlink(temp).catch(() => undefined);
-      if (isFsError(err, 'EEXIST')) throw conflict(`${t.path} on host '${host}' was created by someone else while writing; nothing was written, read it and try again.`);
+      if (isFsError(err, 'EEXIST'))
+        throw conflict(
+          `${t.path} on host '${host}' was created by someone else while writing; nothing was written, read it and try again.`,
+        );
       throw fsToAppError(err, host, `write ${t.path}`);
     }
   }
@@ -430,7 +475,8 @@ export class FilesService {
         if (!isFsError(err, 'EEXIST')) throw fsToAppError(err, ctx.host.name, `create the directory ${p}`);
         // Created meanwhile: fine if it is a real directory; anything else (a symlink included) is refused.
         const st: FileStats = await this.io(ctx, `create the directory ${p}`, () => ctx.fs.lstat(p));
-        if (st.type !== 'directory') throw conflict(`${p} on host '${ctx.host.name}' already exists and is not a directory; choose another path.`);
+        if (st.type !== 'directory')
+          throw conflict(`${p} on host '${ctx.host.name}' already exists and is not a directory; choose another path.`);
       }
     }
     return created;
@@ -441,7 +487,9 @@ export class FilesService {
     // The jail checked `dir` as a real directory; one swapped for a symlink since then is not descended into.
     const real = await this.io(ctx, `delete ${dir}`, () => ctx.fs.resolve(dir));
     if (real.path !== dir || real.stats.type !== 'directory') {
-      throw conflict(`${dir} on host '${ctx.host.name}' changed while it was being deleted (it is no longer a plain directory); nothing below it was deleted, check it and try again.`);
+      throw conflict(
+        `${dir} on host '${ctx.host.name}' changed while it was being deleted (it is no longer a plain directory); nothing below it was deleted, check it and try again.`,
+      );
     }
     let count = 0;
     for (;;) {
@@ -464,7 +512,7 @@ export class FilesService {
 /** SHA-256 of a file through an open handle, read in 1 MiB pieces (never the whole file in memory). */
 async function hashHandle(handle: { read(position: number, length: number): Promise<Buffer> }, size: number): Promise<string> {
   const hash = createHash('sha256');
-  for (let pos = 0; pos < size; ) {
+  for (let pos = 0; pos < size;) {
     const chunk = await handle.read(pos, MiB);
     if (chunk.length === 0) break;
     hash.update(chunk);

@@ -101,7 +101,11 @@ export class PathJail {
       );
     }
     if (r.stats.type !== 'directory') {
-      throw new AppError(503, 'HOST_ERROR', `The files root ${configured} of host '${this.host}' is not a directory; set files_root to a directory.`);
+      throw new AppError(
+        503,
+        'HOST_ERROR',
+        `The files root ${configured} of host '${this.host}' is not a directory; set files_root to a directory.`,
+      );
     }
     return r.path;
   }
@@ -118,11 +122,15 @@ export class PathJail {
     if (p === '~' || p.startsWith('~/')) p = (await this.fs.home()) + p.slice(1);
     const abs = posix.resolve(root, p);
     if (Buffer.byteLength(abs) > PATH_MAX) {
-      throw badRequest(`Invalid input: path ${quote(input)} is longer than the host's limit of ${PATH_MAX} bytes once made absolute; use a shorter path.`);
+      throw badRequest(
+        `Invalid input: path ${quote(input)} is longer than the host's limit of ${PATH_MAX} bytes once made absolute; use a shorter path.`,
+      );
     }
     for (const name of abs.split('/')) {
       if (Buffer.byteLength(name) > NAME_MAX) {
-        throw badRequest(`Invalid input: path ${quote(input)} has a name longer than ${NAME_MAX} bytes (${quote(name.slice(0, 40))}); file names on the host cannot be that long.`);
+        throw badRequest(
+          `Invalid input: path ${quote(input)} has a name longer than ${NAME_MAX} bytes (${quote(name.slice(0, 40))}); file names on the host cannot be that long.`,
+        );
       }
     }
     return abs;
@@ -160,7 +168,9 @@ export class PathJail {
     }
     const { ancestor, missing } = await this.locateMissing(input, abs);
     if (ancestor.stats.type !== 'directory') {
-      throw badRequest(`Invalid input: ${quote(input)} cannot be created on host '${this.host}' because ${ancestor.path} is a file, not a directory.`);
+      throw badRequest(
+        `Invalid input: ${quote(input)} cannot be created on host '${this.host}' because ${ancestor.path} is a file, not a directory.`,
+      );
     }
     return { path: posix.join(ancestor.path, ...missing), existing: null, missing, ancestor: ancestor.path };
   }
@@ -187,7 +197,10 @@ export class PathJail {
     }
     this.assertInside(input, parent.path);
     if (parent.stats.type !== 'directory') {
-      throw notFound('FILE_NOT_FOUND', `No file or directory ${quote(input)} on host '${this.host}': ${parent.path} is a file, not a directory.`);
+      throw notFound(
+        'FILE_NOT_FOUND',
+        `No file or directory ${quote(input)} on host '${this.host}': ${parent.path} is a file, not a directory.`,
+      );
     }
     const p = posix.join(parent.path, posix.basename(abs));
     if (p === root) throw this.rootItself(what);
@@ -197,7 +210,10 @@ export class PathJail {
     } catch (err) {
       if (!isFsError(err, 'ENOENT')) throw err;
       if (allowMissing) return { path: p, stats: null };
-      throw notFound('FILE_NOT_FOUND', `No file or directory ${p} on host '${this.host}'; use files_list on ${parent.path} to see what is there.`);
+      throw notFound(
+        'FILE_NOT_FOUND',
+        `No file or directory ${p} on host '${this.host}'; use files_list on ${parent.path} to see what is there.`,
+      );
     }
     if (stats.type === 'symlink') {
       let target: Resolved;
@@ -259,10 +275,7 @@ export class PathJail {
     if (stats.type === 'symlink') throw this.unresolvableLink(input, first);
     if (firstError === 'EACCES') throw this.permissionDenied(first);
     // It exists and is no link, yet the path did not resolve: it changed under us. Refuse, do not guess.
-    throw forbidden(
-      'PATH_OUTSIDE_ROOT',
-      `The path ${quote(input)} on host '${this.host}' changed while it was being checked; try again.`,
-    );
+    throw forbidden('PATH_OUTSIDE_ROOT', `The path ${quote(input)} on host '${this.host}' changed while it was being checked; try again.`);
   }
 
   private unresolvableLink(input: string, link: string): AppError {
@@ -273,7 +286,10 @@ export class PathJail {
   }
 
   private permissionDenied(p: string): AppError {
-    return forbidden('FORBIDDEN', `The account on host '${this.host}' has no permission to look inside ${posix.dirname(p)}; check its permissions on the host.`);
+    return forbidden(
+      'FORBIDDEN',
+      `The account on host '${this.host}' has no permission to look inside ${posix.dirname(p)}; check its permissions on the host.`,
+    );
   }
 
   private rootItself(what: string): AppError {

@@ -57,8 +57,10 @@ function editScript(a: string[], b: string[], maxD: number): Op[] {
   }
   const midA = a.slice(start, endA);
   const midB = b.slice(start, endB);
-  const middle =
-    myers(midA, midB, maxD) ?? [...midA.map((line): Op => ({ kind: '-', line })), ...midB.map((line): Op => ({ kind: '+', line }))];
+  const middle = myers(midA, midB, maxD) ?? [
+    ...midA.map((line): Op => ({ kind: '-', line })),
+    ...midB.map((line): Op => ({ kind: '+', line })),
+  ];
   return [
     ...a.slice(0, start).map((line): Op => ({ kind: ' ', line })),
     ...middle,

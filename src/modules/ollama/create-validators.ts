@@ -58,7 +58,8 @@ export function adaptersProblem(value: unknown): string | undefined {
   if (entries.length > MAX_ADAPTERS) return `may hold at most ${MAX_ADAPTERS} entries`;
   for (const [file, digest] of entries) {
     if (!FILE_NAME.test(file)) return `has an invalid file name '${file.slice(0, 80)}' (letters, digits, '_', '-', '.'; no paths)`;
-    if (typeof digest !== 'string' || !BLOB_DIGEST.test(digest)) return `${file} must be a blob digest 'sha256:' followed by 64 lowercase hex digits`;
+    if (typeof digest !== 'string' || !BLOB_DIGEST.test(digest))
+      return `${file} must be a blob digest 'sha256:' followed by 64 lowercase hex digits`;
   }
   return undefined;
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { AppError, conflict } from '../../common/errors.js';
 import { isOllamaAbortError, type OllamaProgress } from '../../infra/ollama/ollama-client.js';
 
@@ -36,6 +36,11 @@ export interface JobProgressReport {
   total?: number;
   message?: string;
 }
+
+/** Finished jobs stay queryable this long by default (the operation descriptions quote it). */
+export const DEFAULT_JOB_RETENTION_MINUTES = 60;
+/** Most finished jobs kept by default. */
+export const DEFAULT_MAX_FINISHED_JOBS = 100;
 
 export interface JobStoreOptions {
   /** How long a finished job stays queryable. Default 60 minutes. */
@@ -132,8 +137,8 @@ export class JobStore {
   private readonly running = new Map<string, Job>();
 
   constructor(options: JobStoreOptions = {}) {
-    this.retentionMs = options.retentionMs ?? 60 * 60_000;
-    this.maxFinished = options.maxFinished ?? 100;
+    this.retentionMs = options.retentionMs ?? DEFAULT_JOB_RETENTION_MINUTES * 60_000;
+    this.maxFinished = options.maxFinished ?? DEFAULT_MAX_FINISHED_JOBS;
     this.maxRunning = options.maxRunning ?? 16;
     this.maxLayers = options.maxLayers ?? 256;
     this.progressIntervalMs = options.progressIntervalMs ?? 500;
@@ -145,7 +150,10 @@ export class JobStore {
   start(spec: StartJob): { job: JobView; created: boolean } {
     this.sweep();
     const key = `${spec.host}\u0000${modelIdentity(spec.model)}`;
-    const fingerprint = spec.fingerprint ?? '';
+    // Only a hash is kept: a create's fingerprint holds its whole Modelfile.
+    const fingerprint = createHash('sha256')
+      .update(spec.fingerprint ?? '')
+      .digest('hex');
     const existing = this.running.get(key);
     if (existing) {
       if (existing.kind === spec.kind && existing.fingerprint === fingerprint) return { job: this.view(existing), created: false };

@@ -120,15 +120,14 @@ function goUnquote(quoted: string): string {
   try {
     return JSON.parse(quoted) as string;
   } catch {
-    const jsonish = quoted
-      .replace(/\\\\|\\a|\\v|\\'|\\x([0-9a-fA-F]{2})|\\U([0-9a-fA-F]{8})/g, (seq, hex?: string, wide?: string) => {
-        if (seq === '\\\\') return seq;
-        if (seq === '\\a') return '\\u0007';
-        if (seq === '\\v') return '\\u000b';
-        if (seq === "\\'") return "'";
-        const code = parseInt((hex ?? wide) as string, 16);
-        return JSON.stringify(String.fromCodePoint(code)).slice(1, -1);
-      });
+    const jsonish = quoted.replace(/\\\\|\\a|\\v|\\'|\\x([0-9a-fA-F]{2})|\\U([0-9a-fA-F]{8})/g, (seq, hex?: string, wide?: string) => {
+      if (seq === '\\\\') return seq;
+      if (seq === '\\a') return '\\u0007';
+      if (seq === '\\v') return '\\u000b';
+      if (seq === "\\'") return "'";
+      const code = parseInt((hex ?? wide) as string, 16);
+      return JSON.stringify(String.fromCodePoint(code)).slice(1, -1);
+    });
     try {
       return JSON.parse(jsonish) as string;
     } catch {
