@@ -82,6 +82,21 @@ describe.each(['ssh', 'local'] as const)('shell_exec over the %s transport', (tr
     expect(await waitUntil(() => processesMatching(`sleep ${marker}`).length === 0, 3000)).toBe(true);
   });
 
+  it('kills the command when the HTTP client disconnects', async () => {
+    const marker = `${700 + Math.floor(Math.random() * 1000)}.${process.pid}${transport.length}`;
+    const controller = new AbortController();
+    const pending = fetch(new URL('/shell/exec', server.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${FULL}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ command: `sleep ${marker}`, timeout_seconds: 30 }),
+      signal: controller.signal,
+    }).catch(() => undefined);
+    expect(await waitUntil(() => processesMatching(`sleep ${marker}`).length > 0, 5000)).toBe(true);
+    controller.abort();
+    await pending;
+    expect(await waitUntil(() => processesMatching(`sleep ${marker}`).length === 0, 5000)).toBe(true);
+  });
+
   it('keeps the beginning and the end of long output within the cap, with exact byte counts', async () => {
     const res = await exec({ command: "printf 'BEGIN'; head -c 200000 /dev/zero | tr '\\0' x; printf 'END'; echo err >&2" });
     expect(res.status).toBe(200);

@@ -1,4 +1,5 @@
 import { Body, Controller } from '@nestjs/common';
+import { ClientSignal } from '../../common/client-signal.js';
 import { Operation } from '../../common/operation.js';
 import { ShellExecInput } from './dto/shell.dto.js';
 import { shellExec } from './shell.operations.js';
@@ -9,7 +10,7 @@ export class ShellController {
   constructor(private readonly shell: ShellService) {}
 
   @Operation(shellExec)
-  shell_exec(@Body() input: ShellExecInput) {
-    return this.shell.shell_exec(input);
+  shell_exec(@Body() input: ShellExecInput, @ClientSignal() signal: AbortSignal) {
+    return this.shell.shell_exec(input, { signal });
   }
 }
