@@ -5,8 +5,11 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.types.js';
 import type { Caller } from './auth.js';
 
-/** Fields whose values are file contents or edit texts: the audit keeps their size and hash only. */
-const CONTENT_FIELDS = new Set(['content', 'old_text', 'new_text']);
+/**
+ * Fields whose values are file contents, edit texts or model texts (a Modelfile can be 1 MiB): the
+ * audit keeps their size and hash only.
+ */
+const CONTENT_FIELDS = new Set(['content', 'old_text', 'new_text', 'modelfile', 'system', 'template', 'license']);
 
 export interface AuditEntry {
   operation: string;

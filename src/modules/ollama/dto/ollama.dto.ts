@@ -1,0 +1,409 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { HostInput } from '../../../common/host-input.dto.js';
+import type { OllamaParameterValue } from '../../../infra/ollama/ollama-client.js';
+import { MODEL_NAME_MAX_LENGTH, MODEL_NAME_PATTERN, MODEL_NAME_REGEX, MODEL_NAME_RULE } from '../../../infra/ollama/model-name.js';
+import { IsAdapterMap, IsModelParameters } from '../create-validators.js';
+import { MODELFILE_MESSAGE_ROLES } from '../modelfile.js';
+
+/** Longest wait a call may ask for: below the ~300 s after which Open WebUI's MCP client gives up. */
+export const MAX_WAIT_SECONDS = 240;
+/** Default wait of ollama_pull_model and ollama_create_model. */
+export const DEFAULT_START_WAIT_SECONDS = 20;
+/** Default wait of ollama_job_status: answer at once, so "how far along is it?" is quick. */
+export const DEFAULT_STATUS_WAIT_SECONDS = 0;
+
+const MAX_TEXT = 256 * 1024;
+const MAX_MODELFILE = 1024 * 1024;
+// Model-name fields repeat the pattern in @ApiProperty: the swagger plugin only turns a @Matches with a
+// literal regex into a schema `pattern`, and clients should see Ollama's rule.
+const MODEL_NAME_MESSAGE = (field: string) => ({ message: `${field} must be ${MODEL_NAME_RULE}` });
+
+/** One parameter value: a number, a boolean, or (stop) a string or list of strings. */
+const PARAMETER_VALUE_SCHEMA = {
+  anyOf: [{ type: 'number' }, { type: 'boolean' }, { type: 'string' }, { type: 'array', items: { type: 'string' } }],
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// Shared
+
+export class OllamaModelDetails {
+  /** Model this one was derived from, usually empty. */
+  parent_model?: string;
+  /** File format: gguf, or safetensors for MLX models. */
+  format?: string;
+  /** Model family, e.g. "llama"; empty for some safetensors models. */
+  family?: string;
+  /** Families of the model's parts; often null. */
+  families?: string[] | null;
+  /** Parameter count as Ollama writes it, e.g. "3.2B". */
+  parameter_size?: string;
+  /** Quantization, e.g. "Q4_K_M". */
+  quantization_level?: string;
+  /** Context window in tokens (newer Ollama only). */
+  context_length?: number;
+  /** Embedding size (newer Ollama only). */
+  embedding_length?: number;
+}
+
+export class OllamaMessage {
+  /** Who speaks: system, user, assistant or tool. */
+  @IsString()
+  @IsIn(MODELFILE_MESSAGE_ROLES)
+  role: string;
+
+  /** What is said. */
+  @IsString()
+  @MaxLength(MAX_TEXT)
+  content: string;
+}
+
+export class OllamaJob {
+  /** Job id to pass to ollama_job_status and ollama_cancel_job. */
+  job_id: string;
+  /** What the job does: pull or create. */
+  kind: 'pull' | 'create';
+  /** Host the job runs on. */
+  host: string;
+  /** Model being pulled or created. */
+  model: string;
+  /** running, succeeded, failed or cancelled. */
+  state: 'running' | 'succeeded' | 'failed' | 'cancelled';
+  /** Ollama's latest status line, e.g. "pulling manifest", "pulling c1864a5eb193", "verifying sha256 digest", "success". */
+  status: string;
+  /** Bytes done, summed over all layers seen so far. */
+  completed_bytes: number;
+  /** Bytes to do, summed over all layers seen so far (layers appear one by one, so this can grow). */
+  total_bytes: number;
+  /** completed_bytes / total_bytes in percent with one decimal; 100 when succeeded; null while no size is known. */
+  percent: number | null;
+  /** Why the job failed (Ollama's own words included); null unless state is failed. */
+  error: string | null;
+  /** When the job started (ISO 8601). */
+  started_at: string;
+  /** When the job ended (ISO 8601); null while running. */
+  finished_at: string | null;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// ollama_version
+
+export class OllamaVersionInput extends HostInput {}
+
+export class OllamaVersionResult {
+  /** Configured host name. */
+  host: string;
+  /** Ollama's version, e.g. "0.12.6". */
+  version: string;
+  /** Ollama API base URL this server uses for the host. */
+  url: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// ollama_list_models
+
+export class OllamaListModelsInput extends HostInput {}
+
+export class OllamaModelSummary {
+  /** Model name to use in other calls, e.g. "llama3.2:latest". */
+  name: string;
+  /** Size on disk in bytes. */
+  size_bytes: number;
+  /** Size on disk in GB (10^9 bytes), two decimals. */
+  size_gb: number;
+  /** When the model was last pulled or created (Ollama's timestamp). */
+  modified_at: string;
+  /** Model family, e.g. "llama"; null when Ollama reports none. */
+  family: string | null;
+  /** Parameter count, e.g. "3.2B"; null when unknown. */
+  parameter_size: string | null;
+  /** Quantization, e.g. "Q4_K_M"; null when unknown. */
+  quantization_level: string | null;
+  /** File format: gguf or safetensors. */
+  format: string | null;
+  /** Manifest digest (hex). */
+  digest: string;
+  /** What the model can do, e.g. ["completion", "tools", "vision"] (newer Ollama only). */
+  capabilities?: string[];
+  /** For cloud models: where they run (they take no local disk or VRAM). */
+  remote_host?: string;
+}
+
+export class OllamaListModelsResult {
+  /** Configured host name. */
+  host: string;
+  /** Local models, most recently modified first. */
+  models: OllamaModelSummary[];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// ollama_show_model
+
+export class OllamaShowModelInput extends HostInput {
+  /** Model to show, e.g. "llama3.2" or "requirements-agent:latest" (see ollama_list_models). */
+  @ApiProperty({ pattern: MODEL_NAME_PATTERN })
+  @IsString()
+  @MaxLength(MODEL_NAME_MAX_LENGTH)
+  @Matches(MODEL_NAME_REGEX, MODEL_NAME_MESSAGE('model'))
+  model: string;
+}
+
+export class OllamaShowModelResult {
+  /** Configured host name. */
+  host: string;
+  /** The model shown. */
+  model: string;
+  /** The model's Modelfile as `ollama show --modelfile` prints it (including its LICENSE lines); edit it and pass it to ollama_create_model to change the model. */
+  modelfile: string;
+  /** Parameters from the Modelfile as an object with typed values, e.g. {"temperature": 0.7, "stop": ["<|eot_id|>"]}; list parameters (stop) are always arrays. */
+  @ApiProperty({ type: 'object', additionalProperties: PARAMETER_VALUE_SCHEMA })
+  parameters: Record<string, OllamaParameterValue>;
+  /** Prompt template (Go template syntax); null when the model has none. */
+  template: string | null;
+  /** System prompt; null when the model has none. */
+  system: string | null;
+  /** Format, family, parameter size and quantization. */
+  details: OllamaModelDetails;
+  /** What the model can do, e.g. ["completion", "tools"]. */
+  capabilities: string[];
+  /** Example conversation stored in the model (MESSAGE lines), when it has one. */
+  messages?: OllamaMessage[];
+  /** Model metadata from the GGUF file (architecture, parameter count, context length, ...); long arrays are left empty. */
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  model_info: Record<string, unknown>;
+  /** When the model was last modified (Ollama's timestamp), when Ollama reports it. */
+  modified_at?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// ollama_running_models
+
+export class OllamaRunningModelsInput extends HostInput {}
+
+export class OllamaRunningModel {
+  /** Model name. */
+  name: string;
+  /** Memory the loaded model takes (VRAM plus RAM) in bytes. */
+  size_bytes: number;
+  /** Same in GB (10^9 bytes). */
+  size_gb: number;
+  /** Part of it held in GPU memory, bytes; 0 means the model runs on the CPU only. */
+  size_vram_bytes: number;
+  /** Same in GB (10^9 bytes). */
+  size_vram_gb: number;
+  /** Share of the model in GPU memory in percent (100 = fully on the GPU), like `ollama ps`. */
+  gpu_percent: number;
+  /** When Ollama will unload it if unused (ISO 8601 with offset; far future for keep_alive -1). */
+  expires_at: string;
+  /** Context window it was loaded with, in tokens; null on older Ollama. */
+  context_length: number | null;
+  /** Model family. */
+  family: string | null;
+  /** Parameter count, e.g. "3.2B". */
+  parameter_size: string | null;
+  /** Quantization, e.g. "Q4_K_M". */
+  quantization_level: string | null;
+  /** Manifest digest (hex). */
+  digest: string;
+}
+
+export class OllamaRunningModelsResult {
+  /** Configured host name. */
+  host: string;
+  /** Models loaded in memory now; empty when none is. */
+  models: OllamaRunningModel[];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// ollama_pull_model
+
+export class OllamaPullModelInput extends HostInput {
+  /** Model to download from the Ollama library or a registry, e.g. "gemma:2b", "llama3.2" or "hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M". */
+  @ApiProperty({ pattern: MODEL_NAME_PATTERN })
+  @IsString()
+  @MaxLength(MODEL_NAME_MAX_LENGTH)
+  @Matches(MODEL_NAME_REGEX, MODEL_NAME_MESSAGE('model'))
+  model: string;
+
+  /** Seconds to wait for the pull to finish before answering (0-240, default 20); the pull goes on after the answer either way. */
+  @ApiPropertyOptional({ type: 'integer' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_WAIT_SECONDS)
+  wait_seconds?: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// ollama_create_model
+
+export class OllamaCreateModelInput extends HostInput {
+  /** Name of the model to create; an existing model of that name is replaced. */
+  @ApiProperty({ pattern: MODEL_NAME_PATTERN })
+  @IsString()
+  @MaxLength(MODEL_NAME_MAX_LENGTH)
+  @Matches(MODEL_NAME_REGEX, MODEL_NAME_MESSAGE('model'))
+  model: string;
+
+  /** Modelfile text (FROM, PARAMETER, SYSTEM, TEMPLATE, MESSAGE, LICENSE, ADAPTER lines), e.g. the one ollama_show_model returned with a line changed. Give either this or the structured fields (from, system, template, parameters, messages, license, adapters), not both. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_MODELFILE)
+  modelfile?: string;
+
+  /** Existing model to build on, e.g. "llama3.2"; required when no modelfile is given (Ollama pulls it first if it is not local). */
+  @ApiPropertyOptional({ pattern: MODEL_NAME_PATTERN })
+  @IsOptional()
+  @IsString()
+  @MaxLength(MODEL_NAME_MAX_LENGTH)
+  @Matches(MODEL_NAME_REGEX, MODEL_NAME_MESSAGE('from'))
+  from?: string;
+
+  /** System prompt; replaces the base model's. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_TEXT)
+  system?: string;
+
+  /** Prompt template in Go template syntax; replaces the base model's. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_TEXT)
+  template?: string;
+
+  /** Parameters merged over the base model's, e.g. {"temperature": 0.6, "num_ctx": 8192, "stop": ["<|eot_id|>"]}; names as in a Modelfile's PARAMETER lines. */
+  @IsOptional()
+  @IsModelParameters()
+  @ApiPropertyOptional({ type: 'object', additionalProperties: PARAMETER_VALUE_SCHEMA })
+  parameters?: Record<string, OllamaParameterValue>;
+
+  /** Example conversation to store in the model (at most 100 messages), e.g. [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => OllamaMessage)
+  messages?: OllamaMessage[];
+
+  /** License text to store with the model. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_TEXT)
+  license?: string;
+
+  /** LoRA adapters already on the Ollama host: file name to blob digest, e.g. {"adapter.gguf": "sha256:<64 hex>"}. */
+  @IsOptional()
+  @IsAdapterMap()
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' } })
+  adapters?: Record<string, string>;
+
+  /** Quantize the base model's weights, e.g. "q4_K_M", "q4_K_S" or "q8_0" (only from an F16/F32 model); may be combined with modelfile. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_]{1,32}$/, { message: 'quantize must be a quantization name such as q4_K_M, q4_K_S or q8_0' })
+  quantize?: string;
+
+  /** Seconds to wait for the creation to finish before answering (0-240, default 20); it goes on after the answer either way. */
+  @ApiPropertyOptional({ type: 'integer' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_WAIT_SECONDS)
+  wait_seconds?: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// jobs
+
+export class OllamaJobParams {
+  /** Job id returned by ollama_pull_model or ollama_create_model (see ollama_list_jobs). */
+  @IsUUID()
+  job_id: string;
+}
+
+export class OllamaJobStatusInput extends HostInput {
+  /** Seconds to wait for the job to finish before answering (0-240, default 0 = answer at once); answers as soon as it finishes. */
+  @ApiPropertyOptional({ type: 'integer' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(MAX_WAIT_SECONDS)
+  wait_seconds?: number;
+}
+
+export class OllamaListJobsInput extends HostInput {}
+
+export class OllamaListJobsResult {
+  /** Running and recently finished pull and create jobs, newest first (finished jobs are kept for 60 minutes, at most 100). */
+  jobs: OllamaJob[];
+}
+
+export class OllamaCancelJobInput extends HostInput {}
+
+// ---------------------------------------------------------------------------------------------------------
+// copy, delete, unload
+
+export class OllamaCopyModelInput extends HostInput {
+  /** Existing model to copy, e.g. "llama3.2". */
+  @ApiProperty({ pattern: MODEL_NAME_PATTERN })
+  @IsString()
+  @MaxLength(MODEL_NAME_MAX_LENGTH)
+  @Matches(MODEL_NAME_REGEX, MODEL_NAME_MESSAGE('source'))
+  source: string;
+
+  /** New name, e.g. "llama3.2-backup"; an existing model of that name is replaced. */
+  @ApiProperty({ pattern: MODEL_NAME_PATTERN })
+  @IsString()
+  @MaxLength(MODEL_NAME_MAX_LENGTH)
+  @Matches(MODEL_NAME_REGEX, MODEL_NAME_MESSAGE('destination'))
+  destination: string;
+}
+
+export class OllamaCopyModelResult {
+  /** Configured host name. */
+  host: string;
+  /** The model copied. */
+  source: string;
+  /** The new name. */
+  destination: string;
+}
+
+export class OllamaDeleteModelInput extends HostInput {
+  /** Model to delete from the host's disk, e.g. "gemma:2b"; layers no other model uses are removed too. */
+  @ApiProperty({ pattern: MODEL_NAME_PATTERN })
+  @IsString()
+  @MaxLength(MODEL_NAME_MAX_LENGTH)
+  @Matches(MODEL_NAME_REGEX, MODEL_NAME_MESSAGE('model'))
+  model: string;
+}
+
+export class OllamaUnloadModelInput extends HostInput {
+  /** Loaded model to unload from memory, e.g. "llama3.2" (see ollama_running_models). */
+  @ApiProperty({ pattern: MODEL_NAME_PATTERN })
+  @IsString()
+  @MaxLength(MODEL_NAME_MAX_LENGTH)
+  @Matches(MODEL_NAME_REGEX, MODEL_NAME_MESSAGE('model'))
+  model: string;
+}
+
+export class OllamaModelResult {
+  /** Configured host name. */
+  host: string;
+  /** The model acted on. */
+  model: string;
+}
