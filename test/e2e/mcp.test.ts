@@ -215,3 +215,75 @@ describe('MCP over stdio', () => {
     }
   });
 });
+
+describe('MCP progress and tool list sizes', () => {
+  let server: RunningServer;
+  let ollama: Awaited<ReturnType<typeof import('../support/fake-ollama.js')['startFakeOllama']>>;
+
+  beforeAll(async () => {
+    const { startFakeOllama } = await import('../support/fake-ollama.js');
+    ollama = await startFakeOllama();
+    // Slow the fake's download so the pull spans several progress intervals.
+    ollama.state.pullDelayMs = 150;
+    ollama.state.pullChunksPerLayer = 20;
+    server = await startServer({ OLLAMA_URL: ollama.url, API_KEY: FULL, READONLY_API_KEY: READ, FILES_ROOT: '/tmp' });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await ollama?.stop();
+  });
+
+  it('sends progress notifications for a pull when the client gives a progress token, and returns the job', async () => {
+    const mcp = await connectMcp(server.url, FULL);
+    try {
+      const seen: Array<{ progress: number; total?: number; message?: string }> = [];
+      const result: any = await mcp.client.callTool({ name: 'ollama_pull_model', arguments: { model: 'gemma:2b', wait_seconds: 60 } }, undefined, {
+        onprogress: (p) => seen.push(p),
+        timeout: 90_000,
+      });
+      const job = resultJson(result);
+      expect(job).toMatchObject({ kind: 'pull', model: 'gemma:2b', state: 'succeeded', percent: 100 });
+      expect(seen.length).toBeGreaterThanOrEqual(2);
+      for (let i = 1; i < seen.length; i++) expect(seen[i].progress).toBeGreaterThan(seen[i - 1].progress);
+      expect(seen.at(-1)!.total).toBeGreaterThan(0);
+      expect(seen.some((p) => /pulling [0-9a-f]{12}/.test(p.message ?? ''))).toBe(true);
+    } finally {
+      await mcp.close();
+    }
+  }, 120_000);
+
+  it('returns the running job within the wait bound when the pull takes longer', async () => {
+    ollama.state.pullDelayMs = 400;
+    const mcp = await connectMcp(server.url, FULL);
+    try {
+      const started = Date.now();
+      const result: any = await mcp.client.callTool({ name: 'ollama_pull_model', arguments: { model: 'qwen2.5:0.5b', wait_seconds: 1 } }, undefined, { onprogress: () => {} });
+      const job = resultJson(result);
+      expect(job.state).toBe('running');
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const cancelled: any = await mcp.client.callTool({ name: 'ollama_cancel_job', arguments: { job_id: job.job_id } });
+      expect(resultJson(cancelled).state).toBe('cancelled');
+    } finally {
+      await mcp.close();
+    }
+  });
+
+  it('lists all tools in one page; sizes recorded for the closing note', async () => {
+    for (const [key, label] of [
+      [FULL, 'full'],
+      [READ, 'read-only'],
+    ] as const) {
+      const res = await fetch(new URL('/mcp', server.url), {
+        method: 'POST',
+        headers: { accept: 'application/json, text/event-stream', 'content-type': 'application/json', authorization: `Bearer ${key}`, 'mcp-protocol-version': '2025-11-25' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+      });
+      const text = await res.text();
+      const data = text.split('\n').find((l) => l.startsWith('data: '))!.slice(6);
+      const msg = JSON.parse(data);
+      expect(msg.result.nextCursor).toBeUndefined();
+      console.log(`tools/list for the ${label} key: ${msg.result.tools.length} tools, ${Buffer.byteLength(JSON.stringify(msg.result))} bytes`);
+      expect(msg.result.tools.length).toBe(label === 'full' ? 25 : 13);
+    }
+  });
+});
