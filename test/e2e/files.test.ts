@@ -26,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedSshd } from '../support/context.js';
+import { connectMcp } from '../support/mcp-client.js';
 import { call, startServer, type RunningServer } from '../support/server.js';
 
 const FULL = 'full-key-0123456789abcdef';
@@ -571,6 +572,31 @@ describe.each(['ssh', 'local'] as const)('files over the %s transport', (transpo
         expect(res.body.message).toContain('files root itself');
       }
       expect(existsSync(root)).toBe(true);
+    });
+  });
+  describe('over MCP', () => {
+    const json = (result: any) => JSON.parse(result.content[0].text);
+
+    it('takes the same arguments and gives the same results and errors as REST', async () => {
+      const mcp = await connectMcp(server.url, FULL);
+      try {
+        writeFileSync(at('mcp.txt'), 'alpha\nbeta\n');
+        const read: any = await mcp.client.callTool({ name: 'files_read', arguments: { path: 'mcp.txt', offset: 6, max_bytes: 100 } });
+        expect(read.isError).toBeFalsy();
+        expect(json(read)).toMatchObject({ content: 'beta\n', offset: 6, next_offset: null, sha256: sha256('alpha\nbeta\n') });
+        const edit: any = await mcp.client.callTool({
+          name: 'files_edit',
+          arguments: { path: 'mcp.txt', edits: [{ old_text: 'beta', new_text: 'gamma' }], expected_sha256: sha256('alpha\nbeta\n') },
+        });
+        expect(json(edit)).toMatchObject({ applied: true, sha256: sha256('alpha\ngamma\n') });
+        expect(readFileSync(at('mcp.txt'), 'utf8')).toBe('alpha\ngamma\n');
+        const escape: any = await mcp.client.callTool({ name: 'files_write', arguments: { path: '../outside.txt', content: 'x' } });
+        expect(escape.isError).toBe(true);
+        expect(json(escape)).toMatchObject({ statusCode: 403, code: 'PATH_OUTSIDE_ROOT' });
+        expect(existsSync(path.join(base, 'outside.txt'))).toBe(false);
+      } finally {
+        await mcp.close();
+      }
     });
   });
 });

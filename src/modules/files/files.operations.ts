@@ -94,6 +94,9 @@ export const filesWrite = defineOperation({
   input: FilesWriteInput,
   output: FilesWriteResult,
   service: FilesService,
+  // It replaces whatever the file held; writing the same content again changes nothing more.
+  destructive: true,
+  idempotent: true,
 });
 
 export const filesEdit = defineOperation({
@@ -107,6 +110,7 @@ export const filesEdit = defineOperation({
   input: FilesEditInput,
   output: FilesEditResult,
   service: FilesService,
+  destructive: true,
 });
 
 export const filesMkdir = defineOperation({

@@ -66,7 +66,6 @@ function quote(p: string): string {
 
 export class PathJail {
   private rootPromise?: Promise<string>;
-  private settledRoot?: string;
 
   constructor(
     private readonly fs: FileSystem,
@@ -77,13 +76,10 @@ export class PathJail {
 
   /** The resolved root, resolved on first use and then kept (a failure is not kept). */
   root(): Promise<string> {
-    this.rootPromise ??= this.resolveRoot().then(
-      (root) => (this.settledRoot = root),
-      (err) => {
-        this.rootPromise = undefined;
-        throw err;
-      },
-    );
+    this.rootPromise ??= this.resolveRoot().catch((err) => {
+      this.rootPromise = undefined;
+      throw err;
+    });
     return this.rootPromise;
   }
 
@@ -138,13 +134,14 @@ export class PathJail {
 
   /** An existing path, symlinks followed; 404 when it does not exist, 403 when it leads outside. */
   async existing(input: string): Promise<Resolved> {
+    const root = await this.root();
     const abs = await this.absolute(input);
     let r: Resolved;
     try {
       r = await this.fs.resolve(abs);
     } catch (err) {
       if (!isFsError(err, ...UNRESOLVED)) throw err;
-      const { ancestor, missing } = await this.locateMissing(input, abs);
+      const { ancestor, missing } = await this.locateMissing(root, input, abs);
       throw notFound(
         'FILE_NOT_FOUND',
         ancestor.stats.type === 'directory'
@@ -152,21 +149,22 @@ export class PathJail {
           : `No file or directory ${quote(input)} on host '${this.host}': ${ancestor.path} is a file, not a directory; use files_list to see what is there.`,
       );
     }
-    this.assertInside(input, r.path);
+    this.assertInside(root, input, r.path);
     return r;
   }
 
   /** A path to create or replace (write, mkdir); see the file comment. */
   async target(input: string): Promise<Target> {
+    const root = await this.root();
     const abs = await this.absolute(input);
     try {
       const r = await this.fs.resolve(abs);
-      this.assertInside(input, r.path);
+      this.assertInside(root, input, r.path);
       return { path: r.path, existing: r.stats, missing: [], ancestor: posix.dirname(r.path) };
     } catch (err) {
       if (!isFsError(err, ...UNRESOLVED)) throw err;
     }
-    const { ancestor, missing } = await this.locateMissing(input, abs);
+    const { ancestor, missing } = await this.locateMissing(root, input, abs);
     if (ancestor.stats.type !== 'directory') {
       throw badRequest(
         `Invalid input: ${quote(input)} cannot be created on host '${this.host}' because ${ancestor.path} is a file, not a directory.`,
@@ -189,13 +187,13 @@ export class PathJail {
       parent = await this.fs.resolve(parentAbs);
     } catch (err) {
       if (!isFsError(err, ...UNRESOLVED)) throw err;
-      const { ancestor, missing } = await this.locateMissing(input, parentAbs);
+      const { ancestor, missing } = await this.locateMissing(root, input, parentAbs);
       throw notFound(
         'FILE_NOT_FOUND',
         `No directory ${posix.join(ancestor.path, ...missing)} on host '${this.host}'${allowMissing ? '; create it first with files_mkdir' : ''}; use files_list on ${ancestor.path} to see what is there.`,
       );
     }
-    this.assertInside(input, parent.path);
+    this.assertInside(root, input, parent.path);
     if (parent.stats.type !== 'directory') {
       throw notFound(
         'FILE_NOT_FOUND',
@@ -223,15 +221,13 @@ export class PathJail {
         if (!isFsError(err, ...UNRESOLVED)) throw err;
         throw this.unresolvableLink(input, p);
       }
-      this.assertInside(input, target.path);
+      this.assertInside(root, input, target.path);
     }
     return { path: p, stats };
   }
 
   /** 403 unless `resolved` is inside the root. */
-  private assertInside(input: string, resolved: string): void {
-    // The root is resolved before any caller path is (absolute() awaits it), so it is settled here.
-    const root = this.settledRoot!;
+  private assertInside(root: string, input: string, resolved: string): void {
     if (!isInside(root, resolved)) {
       // The resolved outside path is not named: where a link points outside is none of the caller's business.
       throw forbidden(
@@ -246,7 +242,7 @@ export class PathJail {
    * below it. The first of those names must be truly absent: if it is a symlink, the link is dangling or
    * loops (or points to a missing place outside), and the path is refused.
    */
-  private async locateMissing(input: string, abs: string): Promise<{ ancestor: Resolved; missing: string[] }> {
+  private async locateMissing(root: string, input: string, abs: string): Promise<{ ancestor: Resolved; missing: string[] }> {
     const missing: string[] = [];
     let cur = abs;
     let ancestor: Resolved | undefined;
@@ -261,7 +257,7 @@ export class PathJail {
         cur = posix.dirname(cur);
       }
     }
-    this.assertInside(input, ancestor.path);
+    this.assertInside(root, input, ancestor.path);
     if (ancestor.stats.type !== 'directory') return { ancestor, missing };
     const first = posix.join(ancestor.path, missing[0]);
     let stats: FileStats | undefined;
