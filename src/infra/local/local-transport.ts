@@ -106,11 +106,14 @@ export class LocalTransport implements HostTransport {
       const onAbort = () => kill('abort');
 
       const limit = options.maxReadBytes ?? Infinity;
+      // Once ended for its output, whatever still arrives before the kill lands is dropped unread.
       child.stdout!.on('data', (d: Buffer) => {
+        if (killedFor === 'output') return;
         stdout.write(d);
         if (stdout.bytes > limit) kill('output');
       });
       child.stderr!.on('data', (d: Buffer) => {
+        if (killedFor === 'output') return;
         stderr.write(d);
         if (stderr.bytes > limit) kill('output');
       });

@@ -336,11 +336,14 @@ export class SshTransport implements HostTransport {
       const onAbort = () => kill('abort');
 
       const limit = options.maxReadBytes ?? Infinity;
+      // Once ended for its output, whatever still arrives before the kill lands is dropped unread.
       channel.on('data', (d: Buffer) => {
+        if (killedFor === 'output') return;
         stdout.write(preamble.feed(d));
         if (stdout.bytes > limit) kill('output');
       });
       channel.stderr.on('data', (d: Buffer) => {
+        if (killedFor === 'output') return;
         stderr.write(d);
         if (stderr.bytes > limit) kill('output');
       });
