@@ -4,7 +4,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const generated = execFileSync(process.execPath, ['dist/cli.js', 'openapi'], { encoding: 'utf8', env: { HOME: process.env.HOME, PATH: process.env.PATH } });
+const generated = execFileSync(process.execPath, ['dist/cli.js', 'openapi'], {
+  encoding: 'utf8',
+  env: { HOME: process.env.HOME, PATH: process.env.PATH },
+});
 let committed;
 try {
   committed = readFileSync('openapi.json', 'utf8');

@@ -21,7 +21,18 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), CommonModule, InfraModule, MetricsModule, HostsModule, GpuModule, OllamaModule, ShellModule, FilesModule, McpModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        CommonModule,
+        InfraModule,
+        MetricsModule,
+        HostsModule,
+        GpuModule,
+        OllamaModule,
+        ShellModule,
+        FilesModule,
+        McpModule,
+      ],
       controllers: [HealthController, OpenApiController],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },

@@ -11,7 +11,6 @@ import { buildOpenApi } from './openapi/openapi.js';
 import { OpenApiDocuments } from './openapi/openapi.controller.js';
 import { VERSION } from './version.js';
 
-
 /** Largest accepted JSON body: a 10 MiB file as base64 plus room for the other fields. */
 export const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 

@@ -55,7 +55,11 @@ export class AuthService {
   /** Throws 403 when the caller lacks the scope an operation needs. */
   authorize(caller: Caller, op: Pick<OperationDef, 'id' | 'scope'>): void {
     if (!caller.scopes.has(op.scope)) {
-      throw new AppError(403, 'FORBIDDEN', `The API key "${caller.keyName}" lacks the "${op.scope}" scope that ${op.id} needs; use a key with that scope.`);
+      throw new AppError(
+        403,
+        'FORBIDDEN',
+        `The API key "${caller.keyName}" lacks the "${op.scope}" scope that ${op.id} needs; use a key with that scope.`,
+      );
     }
   }
 }

@@ -28,13 +28,18 @@ export function toAppError(err: unknown, log?: Logger): AppError {
   }
   const e = err as { type?: string; status?: number; statusCode?: number; limit?: number };
   // body-parser errors carry `type` and `status`.
-  if (e?.type === 'entity.too.large') return new AppError(413, 'TOO_LARGE', `The request body is larger than the ${e.limit ?? ''} byte limit; send less data per call.`);
+  if (e?.type === 'entity.too.large')
+    return new AppError(413, 'TOO_LARGE', `The request body is larger than the ${e.limit ?? ''} byte limit; send less data per call.`);
   if (e?.type === 'entity.parse.failed') return new AppError(400, 'VALIDATION_FAILED', 'The request body is not valid JSON.');
   if (e?.type && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     return new AppError(e.status === 415 ? 415 : 400, 'VALIDATION_FAILED', `The request body could not be read (${e.type}).`);
   }
   log?.error(`unexpected error: ${(err as Error)?.name ?? typeof err}: ${(err as Error)?.message ?? String(err)}`);
-  return new AppError(500, 'INTERNAL_ERROR', 'The server failed unexpectedly; the details are in its log. Try again, and report it if it persists.');
+  return new AppError(
+    500,
+    'INTERNAL_ERROR',
+    'The server failed unexpectedly; the details are in its log. Try again, and report it if it persists.',
+  );
 }
 
 @Catch()

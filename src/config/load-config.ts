@@ -37,7 +37,8 @@ class RawSsh {
   @IsOptional() @IsString() private_key_path?: string;
   @IsOptional() @IsString() passphrase?: string;
   @IsOptional() @IsString() known_hosts?: string;
-  @IsOptional() @Matches(/^SHA256:[A-Za-z0-9+/]{43}=?$/, { message: 'must look like SHA256:<43 base64 characters>' })
+  @IsOptional()
+  @Matches(/^SHA256:[A-Za-z0-9+/]{43}=?$/, { message: 'must look like SHA256:<43 base64 characters>' })
   host_key_fingerprint?: string;
   @IsOptional() @IsInt() @Min(1) @Max(64) max_channels?: number;
   @IsOptional() @IsInt() @Min(1) @Max(120) connect_timeout_seconds?: number;
@@ -188,12 +189,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (e('ALLOWED_HOSTS')) set(raw, ['server', 'allowed_hosts'], envList(e('ALLOWED_HOSTS')!), origins, 'ALLOWED_HOSTS');
   if (e('AUDIT_LOG')) set(raw, ['server', 'audit_log'], e('AUDIT_LOG'), origins, 'AUDIT_LOG');
   if (e('API_KEY')) set(raw, ['keys', 'api_key'], { key: e('API_KEY'), scopes: [...ALL_SCOPES] }, origins, 'API_KEY');
-  if (e('READONLY_API_KEY')) set(raw, ['keys', 'readonly_api_key'], { key: e('READONLY_API_KEY'), scopes: ['read'] }, origins, 'READONLY_API_KEY');
+  if (e('READONLY_API_KEY'))
+    set(raw, ['keys', 'readonly_api_key'], { key: e('READONLY_API_KEY'), scopes: ['read'] }, origins, 'READONLY_API_KEY');
 
-  const singleHostVars = ['SSH_HOST', 'SSH_PORT', 'SSH_USER', 'SSH_PRIVATE_KEY_PATH', 'SSH_PASSPHRASE', 'SSH_KNOWN_HOSTS', 'SSH_HOST_KEY_FINGERPRINT', 'OLLAMA_URL', 'FILES_ROOT', 'SHELL_ENABLED', 'NVIDIA_SMI_PATH'];
+  const singleHostVars = [
+    'SSH_HOST',
+    'SSH_PORT',
+    'SSH_USER',
+    'SSH_PRIVATE_KEY_PATH',
+    'SSH_PASSPHRASE',
+    'SSH_KNOWN_HOSTS',
+    'SSH_HOST_KEY_FINGERPRINT',
+    'OLLAMA_URL',
+    'FILES_ROOT',
+    'SHELL_ENABLED',
+    'NVIDIA_SMI_PATH',
+  ];
   const hostsInFile = raw.hosts && typeof raw.hosts === 'object' && Object.keys(raw.hosts).length > 0;
   if (!hostsInFile || e('HOST_NAME') || singleHostVars.some((v) => e(v))) {
-    const name = e('HOST_NAME') ?? (e('SSH_HOST') ? 'default' : hostsInFile ? String(raw.default_host ?? Object.keys(raw.hosts)[0]) : 'local');
+    const name =
+      e('HOST_NAME') ?? (e('SSH_HOST') ? 'default' : hostsInFile ? String(raw.default_host ?? Object.keys(raw.hosts)[0]) : 'local');
     const h = ['hosts', name];
     if (!raw.hosts || typeof raw.hosts !== 'object') raw.hosts = {};
     if (!raw.hosts[name]) raw.hosts[name] = {};
@@ -240,15 +255,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
   const hosts: HostConfig[] = Object.entries((raw.hosts ?? {}) as Record<string, unknown>).map(([name, value]) => {
     const path = `hosts.${name}`;
-    if (!HOST_NAME.test(name)) throw new ConfigError(`${origins.get(path) ?? path}: host names must be letters, digits, - or _ (at most 63)`);
+    if (!HOST_NAME.test(name))
+      throw new ConfigError(`${origins.get(path) ?? path}: host names must be letters, digits, - or _ (at most 63)`);
     const h = check(RawHost, value ?? {}, path, origins);
     const transport = h.transport ?? (h.ssh ? 'ssh' : 'local');
     if (transport === 'ssh' && !h.ssh) throw new ConfigError(`${path}.ssh: transport is ssh but no ssh.host is given`);
     const shell = h.shell ?? {};
     const maxTimeout = shell.max_timeout_seconds ?? 400;
     const defaultTimeout = shell.default_timeout_seconds ?? Math.min(60, maxTimeout);
-    if (defaultTimeout > maxTimeout) throw new ConfigError(`${path}.shell.default_timeout_seconds: must not exceed max_timeout_seconds (${maxTimeout})`);
-    for (const [field, list] of [['allow', shell.allow ?? []], ['deny', shell.deny ?? []]] as const) {
+    if (defaultTimeout > maxTimeout)
+      throw new ConfigError(`${path}.shell.default_timeout_seconds: must not exceed max_timeout_seconds (${maxTimeout})`);
+    for (const [field, list] of [
+      ['allow', shell.allow ?? []],
+      ['deny', shell.deny ?? []],
+    ] as const) {
       list.forEach((pattern, i) => {
         try {
           new RegExp(pattern);
@@ -292,12 +312,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
   const defaultHost = top.default_host ?? hosts[0].name;
   if (!hosts.some((h) => h.name === defaultHost)) {
-    throw new ConfigError(`${origins.get('default_host') ?? 'default_host'}: no host named "${defaultHost}" (hosts: ${hosts.map((h) => h.name).join(', ')})`);
+    throw new ConfigError(
+      `${origins.get('default_host') ?? 'default_host'}: no host named "${defaultHost}" (hosts: ${hosts.map((h) => h.name).join(', ')})`,
+    );
   }
 
   const bind = server.bind_address ?? '127.0.0.1';
   if (!isLoopback(bind) && keys.length === 0) {
-    throw new ConfigError(`${origins.get('server.bind_address') ?? 'server.bind_address'}: ${bind} is not a loopback address, so an API key is required; set API_KEY (and READONLY_API_KEY for read-only users)`);
+    throw new ConfigError(
+      `${origins.get('server.bind_address') ?? 'server.bind_address'}: ${bind} is not a loopback address, so an API key is required; set API_KEY (and READONLY_API_KEY for read-only users)`,
+    );
   }
 
   return {

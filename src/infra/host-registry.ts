@@ -43,7 +43,11 @@ export class HostRegistry implements OnApplicationShutdown {
   get(name?: string): Host {
     const host = this.hosts.get(name ?? this.defaultName);
     if (!host) {
-      throw new AppError(404, 'HOST_NOT_FOUND', `No host named "${name}" is configured; use one of: ${[...this.hosts.keys()].join(', ')} (see list_hosts).`);
+      throw new AppError(
+        404,
+        'HOST_NOT_FOUND',
+        `No host named "${name}" is configured; use one of: ${[...this.hosts.keys()].join(', ')} (see list_hosts).`,
+      );
     }
     return host;
   }

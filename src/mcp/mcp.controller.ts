@@ -57,7 +57,10 @@ export class McpController {
   /** Stateless server: no standalone SSE stream to GET and no session to DELETE. */
   @All()
   other(@Res() res: Response): void {
-    res.status(405).set('Allow', 'POST').json(errorBody(new AppError(405, 'VALIDATION_FAILED', 'The MCP endpoint is stateless: send JSON-RPC messages with POST.')));
+    res
+      .status(405)
+      .set('Allow', 'POST')
+      .json(errorBody(new AppError(405, 'VALIDATION_FAILED', 'The MCP endpoint is stateless: send JSON-RPC messages with POST.')));
   }
 
   /**
@@ -68,9 +71,14 @@ export class McpController {
   private checkHostAndOrigin(req: Request): void {
     const hostHeader = (req.headers.host ?? '').toLowerCase();
     const hostname = hostHeader.startsWith('[') ? hostHeader.slice(1, hostHeader.indexOf(']')) : hostHeader.split(':')[0];
-    const hostOk = isLoopback(hostname) || hostname === this.config.bind_address || this.allowedHosts.has(hostHeader) || this.allowedHosts.has(hostname);
+    const hostOk =
+      isLoopback(hostname) || hostname === this.config.bind_address || this.allowedHosts.has(hostHeader) || this.allowedHosts.has(hostname);
     if (!hostOk) {
-      throw new AppError(403, 'FORBIDDEN', `Host "${hostHeader}" is not allowed for /mcp; add it to ALLOWED_HOSTS (server.allowed_hosts) if clients use that name.`);
+      throw new AppError(
+        403,
+        'FORBIDDEN',
+        `Host "${hostHeader}" is not allowed for /mcp; add it to ALLOWED_HOSTS (server.allowed_hosts) if clients use that name.`,
+      );
     }
     const origin = req.headers.origin;
     if (origin && !this.allowedOrigins.has(origin)) {
@@ -80,7 +88,8 @@ export class McpController {
       } catch {
         // unparsable origin: refused below
       }
-      if (originHost !== hostHeader) throw new AppError(403, 'FORBIDDEN', `Origin "${origin}" is not allowed for /mcp; add it to CORS_ORIGINS.`);
+      if (originHost !== hostHeader)
+        throw new AppError(403, 'FORBIDDEN', `Origin "${origin}" is not allowed for /mcp; add it to CORS_ORIGINS.`);
     }
   }
 }

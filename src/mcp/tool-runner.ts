@@ -58,7 +58,12 @@ export class ToolRunner {
     return [...this.allTools().values()].filter((t) => caller.scopes.has(findOperation(t.name)!.scope));
   }
 
-  async call(caller: Caller, name: string, args: unknown, extra: { onProgress?: ProgressSink; signal?: AbortSignal } = {}): Promise<ToolResult> {
+  async call(
+    caller: Caller,
+    name: string,
+    args: unknown,
+    extra: { onProgress?: ProgressSink; signal?: AbortSignal } = {},
+  ): Promise<ToolResult> {
     const op = findOperation(name);
     const started = performance.now();
     const argsObject = (args ?? {}) as Record<string, unknown>;
@@ -68,7 +73,10 @@ export class ToolRunner {
       if (!op) throw new AppError(404, 'NOT_FOUND', `No tool named "${name}"; call tools/list to see the available tools.`);
       this.auth.authorize(caller, op);
       const input = await this.validate(op, argsObject);
-      const service = this.moduleRef.get(op.service, { strict: false }) as Record<string, (input: unknown, ctx: CallContext) => Promise<object>>;
+      const service = this.moduleRef.get(op.service, { strict: false }) as Record<
+        string,
+        (input: unknown, ctx: CallContext) => Promise<object>
+      >;
       const result = await service[op.id](input, { caller, onProgress: op.progress ? extra.onProgress : undefined, signal: extra.signal });
       return { content: [{ type: 'text', text: JSON.stringify(result) }], structuredContent: result as Record<string, unknown> };
     } catch (err) {

@@ -98,8 +98,12 @@ export class MetricsService {
         },
       });
     gpuGauge('ght_gpu_utilization_percent', 'GPU utilization in percent.', (g) => g.utilization_percent);
-    gpuGauge('ght_gpu_memory_used_bytes', 'GPU memory in use, bytes.', (g) => (g.memory_used_mb === null ? null : g.memory_used_mb * 1024 * 1024));
-    gpuGauge('ght_gpu_memory_total_bytes', 'GPU memory total, bytes.', (g) => (g.memory_total_mb === null ? null : g.memory_total_mb * 1024 * 1024));
+    gpuGauge('ght_gpu_memory_used_bytes', 'GPU memory in use, bytes.', (g) =>
+      g.memory_used_mb === null ? null : g.memory_used_mb * 1024 * 1024,
+    );
+    gpuGauge('ght_gpu_memory_total_bytes', 'GPU memory total, bytes.', (g) =>
+      g.memory_total_mb === null ? null : g.memory_total_mb * 1024 * 1024,
+    );
     gpuGauge('ght_gpu_temperature_celsius', 'GPU temperature in degrees Celsius.', (g) => g.temperature_celsius);
     gpuGauge('ght_gpu_power_draw_watts', 'GPU power draw in watts.', (g) => g.power_draw_watts);
     new Gauge({

@@ -35,7 +35,9 @@ export function profileOf(doc: OpenAPIObject, profile: Profile): OpenAPIObject {
   const paths: OpenAPIObject['paths'] = {};
   for (const [path, item] of Object.entries(doc.paths)) {
     const kept = Object.fromEntries(
-      Object.entries(item).filter(([, op]) => typeof op === 'object' && op !== null && 'operationId' in op && keep((op as { operationId?: string }).operationId)),
+      Object.entries(item).filter(
+        ([, op]) => typeof op === 'object' && op !== null && 'operationId' in op && keep((op as { operationId?: string }).operationId),
+      ),
     );
     if (Object.keys(kept).length) paths[path] = kept;
   }

@@ -158,7 +158,8 @@ describe.each(['ssh', 'local'] as const)('foundation over the %s transport', (tr
     const ro = await call(server.url, 'GET', '/openapi/readonly.json');
     const ids = Object.values(ro.body.paths).flatMap((item: any) => Object.values(item).map((op: any) => op.operationId));
     expect(ids).toContain('gpu_status');
-    for (const item of Object.values(ro.body.paths) as any[]) for (const op of Object.values(item) as any[]) expect(op['x-required-scope']).toBe('read');
+    for (const item of Object.values(ro.body.paths) as any[])
+      for (const op of Object.values(item) as any[]) expect(op['x-required-scope']).toBe('read');
     expectError(await call(server.url, 'GET', '/openapi/nope.json'), 404, 'NOT_FOUND');
   });
 

@@ -18,7 +18,13 @@ function expectedInputSchema(doc: any, op: any): any {
   const inline = (node: any): any => {
     if (Array.isArray(node)) return node.map(inline);
     if (!node || typeof node !== 'object') return node;
-    if (node.$ref) return inline(node.$ref.slice(2).split('/').reduce((o: any, k: string) => o[k], doc));
+    if (node.$ref)
+      return inline(
+        node.$ref
+          .slice(2)
+          .split('/')
+          .reduce((o: any, k: string) => o[k], doc),
+      );
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, inline(v)]));
   };
   if (op.requestBody) {
@@ -63,8 +69,7 @@ describe('MCP over Streamable HTTP', () => {
   });
   afterAll(() => server?.stop());
 
-  const restOperations = () =>
-    Object.values(doc.paths).flatMap((item: any) => Object.values(item).map((op: any) => op)) as any[];
+  const restOperations = () => Object.values(doc.paths).flatMap((item: any) => Object.values(item).map((op: any) => op)) as any[];
 
   it('lists every REST operation as a tool with an equal, self-contained input schema (contract)', async () => {
     const mcp = await connectMcp(server.url, FULL);
@@ -159,9 +164,18 @@ describe('MCP over Streamable HTTP', () => {
 
   it('refuses a missing key, a foreign Host header and a foreign Origin', async () => {
     await expect(connectMcp(server.url)).rejects.toThrow();
-    const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
+    const init = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    };
     const headers = { accept: 'application/json, text/event-stream', 'content-type': 'application/json', authorization: `Bearer ${READ}` };
-    const noKey = await fetch(new URL('/mcp', server.url), { method: 'POST', headers: { ...headers, authorization: '' }, body: JSON.stringify(init) });
+    const noKey = await fetch(new URL('/mcp', server.url), {
+      method: 'POST',
+      headers: { ...headers, authorization: '' },
+      body: JSON.stringify(init),
+    });
     expect(noKey.status).toBe(401);
     // fetch cannot override Host; use node:http for the rebinding case.
     const { request } = await import('node:http');
@@ -174,7 +188,11 @@ describe('MCP over Streamable HTTP', () => {
       req.end(JSON.stringify(init));
     });
     expect(status).toBe(403);
-    const badOrigin = await fetch(new URL('/mcp', server.url), { method: 'POST', headers: { ...headers, origin: 'http://evil.example' }, body: JSON.stringify(init) });
+    const badOrigin = await fetch(new URL('/mcp', server.url), {
+      method: 'POST',
+      headers: { ...headers, origin: 'http://evil.example' },
+      body: JSON.stringify(init),
+    });
     expect(badOrigin.status).toBe(403);
     const get = await fetch(new URL('/mcp', server.url), { headers: { authorization: `Bearer ${READ}` } });
     expect(get.status).toBe(405);
@@ -218,7 +236,7 @@ describe('MCP over stdio', () => {
 
 describe('MCP progress and tool list sizes', () => {
   let server: RunningServer;
-  let ollama: Awaited<ReturnType<typeof import('../support/fake-ollama.js')['startFakeOllama']>>;
+  let ollama: Awaited<ReturnType<(typeof import('../support/fake-ollama.js'))['startFakeOllama']>>;
 
   beforeAll(async () => {
     const { startFakeOllama } = await import('../support/fake-ollama.js');
@@ -237,10 +255,14 @@ describe('MCP progress and tool list sizes', () => {
     const mcp = await connectMcp(server.url, FULL);
     try {
       const seen: Array<{ progress: number; total?: number; message?: string }> = [];
-      const result: any = await mcp.client.callTool({ name: 'ollama_pull_model', arguments: { model: 'gemma:2b', wait_seconds: 60 } }, undefined, {
-        onprogress: (p) => seen.push(p),
-        timeout: 90_000,
-      });
+      const result: any = await mcp.client.callTool(
+        { name: 'ollama_pull_model', arguments: { model: 'gemma:2b', wait_seconds: 60 } },
+        undefined,
+        {
+          onprogress: (p) => seen.push(p),
+          timeout: 90_000,
+        },
+      );
       const job = resultJson(result);
       expect(job).toMatchObject({ kind: 'pull', model: 'gemma:2b', state: 'succeeded', percent: 100 });
       expect(seen.length).toBeGreaterThanOrEqual(2);
@@ -257,7 +279,11 @@ describe('MCP progress and tool list sizes', () => {
     const mcp = await connectMcp(server.url, FULL);
     try {
       const started = Date.now();
-      const result: any = await mcp.client.callTool({ name: 'ollama_pull_model', arguments: { model: 'qwen2.5:0.5b', wait_seconds: 1 } }, undefined, { onprogress: () => {} });
+      const result: any = await mcp.client.callTool(
+        { name: 'ollama_pull_model', arguments: { model: 'qwen2.5:0.5b', wait_seconds: 1 } },
+        undefined,
+        { onprogress: () => {} },
+      );
       const job = resultJson(result);
       expect(job.state).toBe('running');
       expect(Date.now() - started).toBeLessThan(10_000);
@@ -275,14 +301,24 @@ describe('MCP progress and tool list sizes', () => {
     ] as const) {
       const res = await fetch(new URL('/mcp', server.url), {
         method: 'POST',
-        headers: { accept: 'application/json, text/event-stream', 'content-type': 'application/json', authorization: `Bearer ${key}`, 'mcp-protocol-version': '2025-11-25' },
+        headers: {
+          accept: 'application/json, text/event-stream',
+          'content-type': 'application/json',
+          authorization: `Bearer ${key}`,
+          'mcp-protocol-version': '2025-11-25',
+        },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
       });
       const text = await res.text();
-      const data = text.split('\n').find((l) => l.startsWith('data: '))!.slice(6);
+      const data = text
+        .split('\n')
+        .find((l) => l.startsWith('data: '))!
+        .slice(6);
       const msg = JSON.parse(data);
       expect(msg.result.nextCursor).toBeUndefined();
-      console.log(`tools/list for the ${label} key: ${msg.result.tools.length} tools, ${Buffer.byteLength(JSON.stringify(msg.result))} bytes`);
+      console.log(
+        `tools/list for the ${label} key: ${msg.result.tools.length} tools, ${Buffer.byteLength(JSON.stringify(msg.result))} bytes`,
+      );
       expect(msg.result.tools.length).toBe(label === 'full' ? 25 : 13);
     }
   });

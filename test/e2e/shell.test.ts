@@ -50,12 +50,21 @@ describe.each(['ssh', 'local'] as const)('shell_exec over the %s transport', (tr
   });
   afterAll(() => server?.stop());
 
-  const exec = (body: object, key = FULL, headers?: Record<string, string>) => call(server.url, 'POST', '/shell/exec', { key, body, headers });
+  const exec = (body: object, key = FULL, headers?: Record<string, string>) =>
+    call(server.url, 'POST', '/shell/exec', { key, body, headers });
 
   it('returns stdout, stderr and the exit code; a non-zero exit is a 200 result', async () => {
     const ok = await exec({ command: 'echo hello; echo oops >&2' });
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ host: 'gpu', exit_code: 0, signal: null, stdout: 'hello\n', stderr: 'oops\n', timed_out: false, output_limit_reached: false });
+    expect(ok.body).toMatchObject({
+      host: 'gpu',
+      exit_code: 0,
+      signal: null,
+      stdout: 'hello\n',
+      stderr: 'oops\n',
+      timed_out: false,
+      output_limit_reached: false,
+    });
     expect(ok.body.stdout_bytes).toBe(6);
     expect(ok.body.duration_ms).toBeGreaterThanOrEqual(0);
     const fail = await exec({ command: 'exit 3' });
@@ -170,7 +179,14 @@ describe.each(['ssh', 'local'] as const)('shell_exec over the %s transport', (tr
     const lines = readFileSync(auditFile, 'utf8').split('\n').filter(Boolean);
     expect(lines.length).toBe(before + 1);
     const entry = JSON.parse(lines.at(-1)!);
-    expect(entry).toMatchObject({ key: 'admin', operation: 'shell_exec', host: 'gpu', outcome: 'ok', status: 200, user: { name: 'Ada', email: 'ada@example.org' } });
+    expect(entry).toMatchObject({
+      key: 'admin',
+      operation: 'shell_exec',
+      host: 'gpu',
+      outcome: 'ok',
+      status: 200,
+      user: { name: 'Ada', email: 'ada@example.org' },
+    });
     expect(entry.args.command).toBe('echo audited-call');
     expect(readFileSync(auditFile, 'utf8')).not.toContain(FULL);
   });

@@ -70,7 +70,12 @@ export async function runCli(args: string[], env: Record<string, string | undefi
 }
 
 /** fetch JSON with an optional bearer key; returns status and parsed body. */
-export async function call(base: string, method: 'GET' | 'POST', path: string, opts: { key?: string; query?: Record<string, string>; body?: unknown; headers?: Record<string, string> } = {}) {
+export async function call(
+  base: string,
+  method: 'GET' | 'POST',
+  path: string,
+  opts: { key?: string; query?: Record<string, string>; body?: unknown; headers?: Record<string, string> } = {},
+) {
   const url = new URL(path, base);
   for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
   const headers: Record<string, string> = { ...opts.headers };

@@ -24,7 +24,15 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ port: 8000, bind_address: '127.0.0.1', keys: [], default_host: 'local', cors_origins: [] });
     expect(c.hosts).toHaveLength(1);
     expect(c.hosts[0]).toMatchObject({ name: 'local', transport: 'local', ollama_url: 'http://127.0.0.1:11434', files_root: '/home/me' });
-    expect(c.hosts[0].shell).toEqual({ enabled: true, default_timeout_seconds: 60, max_timeout_seconds: 400, max_output_bytes: 65536, max_read_bytes: 16777216, allow: [], deny: [] });
+    expect(c.hosts[0].shell).toEqual({
+      enabled: true,
+      default_timeout_seconds: 60,
+      max_timeout_seconds: 400,
+      max_output_bytes: 65536,
+      max_read_bytes: 16777216,
+      allow: [],
+      deny: [],
+    });
   });
 
   it('builds an ssh host from the environment, with DESIGN defaults', () => {
@@ -35,9 +43,18 @@ describe('loadConfig', () => {
       transport: 'ssh',
       ollama_url: 'http://10.0.1.201:11434',
       files_root: undefined,
-      ssh: { host: '10.0.1.201', port: 22, user: 'ccpm', private_key_path: '/home/me/.ssh/id_ed25519', known_hosts: '/home/me/.ssh/known_hosts', max_channels: 8 },
+      ssh: {
+        host: '10.0.1.201',
+        port: 22,
+        user: 'ccpm',
+        private_key_path: '/home/me/.ssh/id_ed25519',
+        known_hosts: '/home/me/.ssh/known_hosts',
+        max_channels: 8,
+      },
     });
-    expect(c.keys).toEqual([{ name: 'api_key', sha256: createHash('sha256').update('k'.repeat(20)).digest('hex'), scopes: ['read', 'write', 'shell'] }]);
+    expect(c.keys).toEqual([
+      { name: 'api_key', sha256: createHash('sha256').update('k'.repeat(20)).digest('hex'), scopes: ['read', 'write', 'shell'] },
+    ]);
   });
 
   it('reads several hosts and hashed keys from YAML, with environment values on top', () => {
@@ -66,7 +83,9 @@ describe('loadConfig', () => {
     expect(error({ OLLAMA_URL: 'ftp://x' })).toMatch(/^OLLAMA_URL: must be an http/);
     expect(error({ API_KEY: 'short' })).toMatch(/^API_KEY: must be at least 16 characters/);
     expect(error({ BIND_ADDRESS: '0.0.0.0' })).toMatch(/^BIND_ADDRESS: .*API_KEY/);
-    expect(error({ CONFIG_FILE: yamlFile('hosts:\n  a:\n    shell: {deny: ["("]}\n') })).toMatch(/^hosts\.a\.shell\.deny\[0\]: not a valid regular expression/);
+    expect(error({ CONFIG_FILE: yamlFile('hosts:\n  a:\n    shell: {deny: ["("]}\n') })).toMatch(
+      /^hosts\.a\.shell\.deny\[0\]: not a valid regular expression/,
+    );
     expect(error({ CONFIG_FILE: yamlFile('hosts:\n  a: {transport: ssh}\n') })).toMatch(/^hosts\.a\.ssh: /);
     expect(error({ CONFIG_FILE: yamlFile('nonsense: 1\n') })).toMatch(/^nonsense: /);
     expect(error({ CONFIG_FILE: yamlFile('default_host: zzz\nhosts:\n  a: {}\n') })).toMatch(/^default_host: no host named "zzz"/);

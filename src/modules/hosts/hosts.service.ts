@@ -20,9 +20,17 @@ export class HostsService {
 
   async host_resources(input: HostResourcesInput): Promise<HostResourcesResult> {
     const host = this.hosts.get(input.host);
-    const result = await host.transport.exec(HOST_RESOURCES_COMMAND, { timeoutMs: 15_000, maxStdoutBytes: 1 << 20, maxStderrBytes: 64 << 10 });
+    const result = await host.transport.exec(HOST_RESOURCES_COMMAND, {
+      timeoutMs: 15_000,
+      maxStdoutBytes: 1 << 20,
+      maxStderrBytes: 64 << 10,
+    });
     if (result.exitCode !== 0 && !result.stdout.trim()) {
-      throw new AppError(503, 'HOST_ERROR', `Reading resources on host '${host.name}' failed (exit ${result.exitCode ?? result.signal}): ${firstLine(result.stderr)}; the host needs a Linux /proc and df.`);
+      throw new AppError(
+        503,
+        'HOST_ERROR',
+        `Reading resources on host '${host.name}' failed (exit ${result.exitCode ?? result.signal}): ${firstLine(result.stderr)}; the host needs a Linux /proc and df.`,
+      );
     }
     return { host: host.name, ...parseHostResources(host.name, result.stdout) };
   }

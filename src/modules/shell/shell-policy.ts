@@ -8,13 +8,25 @@ import { AppError } from '../../common/errors.js';
  */
 export function checkCommandPolicy(hostName: string, policy: ShellPolicy, command: string): void {
   if (!policy.enabled) {
-    throw new AppError(403, 'COMMAND_DENIED', `The shell tool is disabled on host '${hostName}'; use the other tools, or enable shell for this host in the configuration.`);
+    throw new AppError(
+      403,
+      'COMMAND_DENIED',
+      `The shell tool is disabled on host '${hostName}'; use the other tools, or enable shell for this host in the configuration.`,
+    );
   }
   const denied = policy.deny.find((p) => new RegExp(p).test(command));
   if (denied) {
-    throw new AppError(403, 'COMMAND_DENIED', `The command is refused on host '${hostName}' because it matches the deny pattern /${denied}/; run something else or ask an administrator.`);
+    throw new AppError(
+      403,
+      'COMMAND_DENIED',
+      `The command is refused on host '${hostName}' because it matches the deny pattern /${denied}/; run something else or ask an administrator.`,
+    );
   }
   if (policy.allow.length && !policy.allow.some((p) => new RegExp(p).test(command))) {
-    throw new AppError(403, 'COMMAND_DENIED', `The command is refused on host '${hostName}' because it matches none of the allowed patterns (${policy.allow.map((p) => `/${p}/`).join(', ')}).`);
+    throw new AppError(
+      403,
+      'COMMAND_DENIED',
+      `The command is refused on host '${hostName}' because it matches none of the allowed patterns (${policy.allow.map((p) => `/${p}/`).join(', ')}).`,
+    );
   }
 }

@@ -14,7 +14,11 @@ export class ShellService {
     checkCommandPolicy(host.name, policy, input.command);
     const timeout = input.timeout_seconds ?? policy.default_timeout_seconds;
     if (timeout > policy.max_timeout_seconds) {
-      throw new AppError(400, 'VALIDATION_FAILED', `Invalid input: timeout_seconds: must be at most ${policy.max_timeout_seconds} on host '${host.name}'.`);
+      throw new AppError(
+        400,
+        'VALIDATION_FAILED',
+        `Invalid input: timeout_seconds: must be at most ${policy.max_timeout_seconds} on host '${host.name}'.`,
+      );
     }
     const r = await host.transport.exec(input.command, {
       timeoutMs: timeout * 1000,
