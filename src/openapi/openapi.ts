@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { AREAS, findOperation } from '../common/operation.js';
+import { getMetadataStorage } from 'class-validator';
+import { AREAS, findOperation, operations } from '../common/operation.js';
 
 export const PROFILES = ['readonly', ...AREAS] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -22,7 +23,27 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
   // Stable key order so the committed openapi.json diffs cleanly.
   doc.paths = Object.fromEntries(Object.entries(doc.paths).sort(([a], [b]) => a.localeCompare(b)));
   doc.tags = AREAS.map((name) => ({ name }));
+  markIntegers(doc);
   return doc;
+}
+
+/**
+ * The swagger plugin types every TypeScript `number` as "number"; fields validated with @IsInt are
+ * integers, and saying so tells the model not to send 2.5 seconds or offsets.
+ */
+function markIntegers(doc: OpenAPIObject): void {
+  const storage = getMetadataStorage();
+  const intFields = (cls: Function | undefined) =>
+    new Set(cls ? storage.getTargetValidationMetadatas(cls, '', true, false).filter((m) => m.name === 'isInt').map((m) => m.propertyName) : []);
+  for (const op of operations()) {
+    const ints = new Set([...intFields(op.input), ...intFields(op.params)]);
+    if (!ints.size) continue;
+    const path = op.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    const item = (doc.paths[path] as Record<string, any>)?.[op.method.toLowerCase()];
+    for (const p of item?.parameters ?? []) if (ints.has(p.name) && p.schema?.type === 'number') p.schema.type = 'integer';
+    const props = (doc.components?.schemas?.[op.input.name] as { properties?: Record<string, any> } | undefined)?.properties ?? {};
+    for (const [name, prop] of Object.entries(props)) if (ints.has(name) && prop.type === 'number') prop.type = 'integer';
+  }
 }
 
 /** A profile: the same document with only some operations (read-only, or one area). */
