@@ -1,3 +1,4 @@
+import type { ExecResult } from './transport.js';
 /**
  * Collects a byte stream (a command's stdout, say) in O(cap) memory however much is written: the first
  * half of the cap is kept as the head, the last half in a ring buffer as the tail, and everything in
@@ -144,4 +145,34 @@ function utf8SafeStart(buf: Buffer): number {
   let i = 0;
   while (i < Math.min(3, buf.length) && (buf[i]! & 0xc0) === 0x80) i++;
   return i;
+}
+
+/** Why a transport ended a command itself, if it did. */
+export type KillReason = 'timeout' | 'abort' | 'output';
+
+/**
+ * The ExecResult both transports return. When we killed the command, the exit code is meaningless
+ * and the signal is KILL even if the host did not report one (a background child may have held the
+ * output open after the shell itself exited).
+ */
+export function execResult(
+  stdout: BoundedOutput,
+  stderr: BoundedOutput,
+  end: { exitCode: number | null; signal: string | null; killedFor?: KillReason; startedAt: number },
+): ExecResult {
+  const out = stdout.result();
+  const err = stderr.result();
+  return {
+    exitCode: end.killedFor ? null : end.exitCode,
+    signal: end.signal ?? (end.killedFor ? 'KILL' : null),
+    stdout: out.text,
+    stderr: err.text,
+    stdoutBytes: out.bytes,
+    stderrBytes: err.bytes,
+    stdoutTruncated: out.truncated,
+    stderrTruncated: err.truncated,
+    timedOut: end.killedFor === 'timeout',
+    outputLimitReached: end.killedFor === 'output',
+    durationMs: Math.round(performance.now() - end.startedAt),
+  };
 }

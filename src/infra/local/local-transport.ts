@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { AppError } from '../../common/errors.js';
-import { BoundedOutput } from '../output-buffer.js';
+import { BoundedOutput, execResult, type KillReason } from '../output-buffer.js';
 import { withCwd } from '../ssh/shell-quote.js';
 import type { ExecOptions, ExecResult, HostTransport, TransportStatus } from '../transport.js';
 
@@ -65,7 +65,7 @@ export class LocalTransport implements HostTransport {
       this.running.add(child);
       const stdout = new BoundedOutput(options.maxStdoutBytes);
       const stderr = new BoundedOutput(options.maxStderrBytes);
-      let killedFor: 'timeout' | 'abort' | 'output' | undefined;
+      let killedFor: KillReason | undefined;
       let done = false;
       const timers: NodeJS.Timeout[] = [];
 
@@ -78,24 +78,12 @@ export class LocalTransport implements HostTransport {
         // A grandchild that left the group may still hold the pipes; stop reading them.
         child.stdout?.destroy();
         child.stderr?.destroy();
-        const out = stdout.result();
-        const err = stderr.result();
-        resolve({
-          exitCode: killedFor ? null : code,
-          signal: signal ? signal.replace(/^SIG/, '') : killedFor ? 'KILL' : null,
-          stdout: out.text,
-          stderr: err.text,
-          stdoutBytes: out.bytes,
-          stderrBytes: err.bytes,
-          stdoutTruncated: out.truncated,
-          stderrTruncated: err.truncated,
-          timedOut: killedFor === 'timeout',
-          outputLimitReached: killedFor === 'output',
-          durationMs: Math.round(performance.now() - started),
-        });
+        resolve(
+          execResult(stdout, stderr, { exitCode: code, signal: signal ? signal.replace(/^SIG/, '') : null, killedFor, startedAt: started }),
+        );
       };
 
-      const kill = (why: 'timeout' | 'abort' | 'output') => {
+      const kill = (why: KillReason) => {
         if (done || killedFor) return;
         killedFor = why;
         killGroup(child);

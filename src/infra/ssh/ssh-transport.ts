@@ -7,7 +7,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { AppError } from '../../common/errors.js';
-import { BoundedOutput } from '../output-buffer.js';
+import { BoundedOutput, execResult, type KillReason } from '../output-buffer.js';
 import type { ConnectionState, ExecOptions, ExecResult, HostTransport, TransportStatus } from '../transport.js';
 import { ChannelLimiter } from './channel-limiter.js';
 import { PidPreamble, withPidPreamble } from './pid-preamble.js';
@@ -274,7 +274,7 @@ export class SshTransport implements HostTransport {
       let exitCode: number | null = null;
       let exitSignal: string | null = null;
       let gotExit = false;
-      let killedFor: 'timeout' | 'abort' | 'output' | undefined;
+      let killedFor: KillReason | undefined;
       let done = false;
       const timers: NodeJS.Timeout[] = [];
 
@@ -286,26 +286,10 @@ export class SshTransport implements HostTransport {
         options.signal?.removeEventListener('abort', onAbort);
         if (err) return reject(err);
         stdout.write(preamble.flush());
-        const out = stdout.result();
-        const errOut = stderr.result();
-        resolve({
-          exitCode: killedFor ? null : exitCode,
-          // We killed it: even if the shell itself had already exited (a background child held the
-          // output open) or the server did not report the signal, the command ended by our KILL.
-          signal: exitSignal ?? (killedFor ? 'KILL' : null),
-          stdout: out.text,
-          stderr: errOut.text,
-          stdoutBytes: out.bytes,
-          stderrBytes: errOut.bytes,
-          stdoutTruncated: out.truncated,
-          stderrTruncated: errOut.truncated,
-          timedOut: killedFor === 'timeout',
-          outputLimitReached: killedFor === 'output',
-          durationMs: Math.round(performance.now() - started),
-        });
+        resolve(execResult(stdout, stderr, { exitCode, signal: exitSignal, killedFor, startedAt: started }));
       };
 
-      const kill = (why: 'timeout' | 'abort' | 'output') => {
+      const kill = (why: KillReason) => {
         if (done || killedFor) return;
         killedFor = why;
         // Closing an exec channel without a pty leaves the remote processes running (DESIGN §6). A KILL

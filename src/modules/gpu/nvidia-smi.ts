@@ -19,6 +19,7 @@
  *   `--version`: then cuda_version is null rather than an error.
  */
 import { AppError } from '../../common/errors.js';
+import type { GpuInfo, GpuProcess } from './dto/gpu.dto.js';
 
 /** `--query-gpu` fields, in the column order the parser expects (a projection of the derived captures' order). */
 export const GPU_QUERY_FIELDS = [
@@ -41,30 +42,8 @@ export const APP_QUERY_FIELDS = ['gpu_uuid', 'pid', 'process_name', 'used_memory
 
 export const CSV_FORMAT = 'csv,noheader,nounits';
 
-export interface GpuInfo {
-  index: number;
-  uuid: string;
-  name: string;
-  utilization_percent: number | null;
-  memory_used_mb: number | null;
-  memory_total_mb: number | null;
-  memory_free_mb: number | null;
-  temperature_celsius: number | null;
-  power_draw_watts: number | null;
-  power_limit_watts: number | null;
-  fan_speed_percent: number | null;
-}
-
-export interface GpuProcess {
-  /** null when the UUID matches no GPU of the GPU query. */
-  gpu_index: number | null;
-  gpu_uuid: string;
-  /** null when the driver will not say (`[Not Supported]` on the 2016 GeForce capture). */
-  pid: number | null;
-  /** null when the driver will not say (e.g. `[Insufficient Permissions]` for another namespace's process). */
-  process_name: string | null;
-  used_memory_mb: number | null;
-}
+// The parsed shapes are the response DTO's own classes (one definition of the field names).
+export type { GpuInfo, GpuProcess };
 
 export interface GpuStatus {
   driver_version: string | null;

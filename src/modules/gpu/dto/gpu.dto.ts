@@ -28,13 +28,13 @@ export class GpuInfo {
 }
 
 export class GpuProcess {
-  /** Index of the GPU the process runs on. */
+  /** Index of the GPU the process runs on; null when its UUID matches no GPU listed. */
   gpu_index: number | null;
   /** UUID of the GPU the process runs on. */
   gpu_uuid: string;
-  /** Process id on the host. */
+  /** Process id on the host; null when the driver will not say. */
   pid: number | null;
-  /** Process name or path. */
+  /** Process name or path; null when the driver will not say (e.g. another container's process). */
   process_name: string | null;
   /** GPU memory used by the process, MiB; null where the driver does not report it (Windows WDDM). */
   used_memory_mb: number | null;
