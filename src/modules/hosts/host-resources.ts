@@ -7,30 +7,10 @@
  * with two decimals (df -k gives KiB); `_mb`/`_gb` follow the names in DESIGN §3.
  */
 import { AppError } from '../../common/errors.js';
+import type { DiskInfo, HostResourcesResult } from './dto/hosts.dto.js';
 
-export interface MemoryResources {
-  total_mb: number;
-  used_mb: number;
-  available_mb: number;
-}
-
-export interface DiskResources {
-  mount: string;
-  filesystem: string;
-  size_gb: number;
-  used_gb: number;
-  available_gb: number;
-  use_percent: number;
-}
-
-export interface HostResources {
-  hostname: string;
-  uptime_seconds: number;
-  load_average: [number, number, number];
-  cpu_count: number;
-  memory: MemoryResources;
-  disks: DiskResources[];
-}
+/** What the host reports; the response DTO adds the configured host name. */
+export type HostResources = Omit<HostResourcesResult, 'host'>;
 
 const MARK = '@@gpu-host-tools';
 
@@ -116,8 +96,8 @@ const kibToMib = (kib: number) => Math.round(kib / 1024);
 /** One `df -P -k` data line: file system (may hold spaces), four numbers, then the mount (may hold spaces). */
 const DF_LINE = /^(.+?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+%|-)\s+(\S.*)$/;
 
-export function parseDf(text: string): DiskResources[] {
-  const disks: DiskResources[] = [];
+export function parseDf(text: string): DiskInfo[] {
+  const disks: DiskInfo[] = [];
   for (const line of text.split(/\r?\n/)) {
     const m = DF_LINE.exec(line);
     // Not a data line: the header, or a complaint such as "df: /mnt/nfs: Stale file handle" (df still lists the rest).

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { AppError, conflict } from '../../common/errors.js';
 import { isOllamaAbortError, type OllamaProgress } from '../../infra/ollama/ollama-client.js';
+import type { OllamaJob } from './dto/ollama.dto.js';
 
 /*
  * Jobs: pulls and creates outlive the request that starts them (Open WebUI's OpenAPI client reads no
@@ -14,21 +15,8 @@ import { isOllamaAbortError, type OllamaProgress } from '../../infra/ollama/olla
 export type JobKind = 'pull' | 'create';
 export type JobState = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
-/** The job as every operation returns it (DESIGN §3 field names). */
-export interface JobView {
-  job_id: string;
-  kind: JobKind;
-  host: string;
-  model: string;
-  state: JobState;
-  status: string;
-  completed_bytes: number;
-  total_bytes: number;
-  percent: number | null;
-  error: string | null;
-  started_at: string;
-  finished_at: string | null;
-}
+/** The job as every operation returns it: the response DTO's own shape. */
+export type JobView = OllamaJob;
 
 /** What an MCP progress notification carries. */
 export interface JobProgressReport {

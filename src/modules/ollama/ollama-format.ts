@@ -1,4 +1,5 @@
 import type { OllamaListModel, OllamaParameterValue, OllamaRunningModel } from '../../infra/ollama/ollama-client.js';
+import type { OllamaModelSummary, OllamaRunningModel as RunningModelDto } from './dto/ollama.dto.js';
 import { MODELFILE_PARAMETER_TYPES } from './modelfile.js';
 
 /*
@@ -8,19 +9,9 @@ import { MODELFILE_PARAMETER_TYPES } from './modelfile.js';
 
 export const bytesToGb = (bytes: number) => Math.round((bytes / 1e9) * 100) / 100;
 
-export interface ModelSummary {
-  name: string;
-  size_bytes: number;
-  size_gb: number;
-  modified_at: string;
-  family: string | null;
-  parameter_size: string | null;
-  quantization_level: string | null;
-  format: string | null;
-  digest: string;
-  capabilities?: string[];
-  remote_host?: string;
-}
+// The results are the response DTOs' own shapes (one definition of the field names).
+export type ModelSummary = OllamaModelSummary;
+export type RunningModelSummary = RunningModelDto;
 
 const orNull = (s: string | undefined | null) => (typeof s === 'string' && s !== '' ? s : null);
 
@@ -39,21 +30,6 @@ export function toModelSummary(m: OllamaListModel): ModelSummary {
   if (Array.isArray(m.capabilities)) out.capabilities = m.capabilities;
   if (m.remote_host) out.remote_host = m.remote_host;
   return out;
-}
-
-export interface RunningModelSummary {
-  name: string;
-  size_bytes: number;
-  size_gb: number;
-  size_vram_bytes: number;
-  size_vram_gb: number;
-  gpu_percent: number;
-  expires_at: string;
-  context_length: number | null;
-  family: string | null;
-  parameter_size: string | null;
-  quantization_level: string | null;
-  digest: string;
 }
 
 export function toRunningModel(m: OllamaRunningModel): RunningModelSummary {
