@@ -5,7 +5,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import { ConsoleLogger, type LoggerService } from '@nestjs/common';
 import { AppModule } from './app.module.js';
 import { ErrorFilter } from './common/error-filter.js';
-import { validationPipe } from './common/validation.js';
+import { InputPipe } from './common/validation.js';
 import type { AppConfig } from './config/config.types.js';
 import { buildOpenApi } from './openapi/openapi.js';
 import { OpenApiDocuments } from './openapi/openapi.controller.js';
@@ -31,7 +31,7 @@ export async function createApp(config: AppConfig, logger?: LoggerService | fals
   app.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
   app.disable('x-powered-by');
   app.useGlobalFilters(new ErrorFilter());
-  app.useGlobalPipes(validationPipe());
+  app.useGlobalPipes(new InputPipe());
   if (config.cors_origins.length) {
     app.enableCors({
       origin: config.cors_origins,

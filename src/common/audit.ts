@@ -23,14 +23,18 @@ export interface AuditEntry {
   surface: 'rest' | 'mcp';
 }
 
+/** Deeper argument structure is summarised: the audit also records calls refused for bad input. */
+const MAX_AUDIT_DEPTH = 8;
+
 /** Replaces content-like strings by {size_bytes, sha256}, recursively (edits are arrays of objects). */
-export function redactArgs(value: unknown, key?: string): unknown {
+export function redactArgs(value: unknown, key?: string, depth = 0): unknown {
   if (typeof value === 'string' && key && CONTENT_FIELDS.has(key)) {
     return { size_bytes: Buffer.byteLength(value), sha256: createHash('sha256').update(value).digest('hex') };
   }
-  if (Array.isArray(value)) return value.map((v) => redactArgs(v));
+  if (value && typeof value === 'object' && depth >= MAX_AUDIT_DEPTH) return '[nested too deep]';
+  if (Array.isArray(value)) return value.map((v) => redactArgs(v, undefined, depth + 1));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactArgs(v, k)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactArgs(v, k, depth + 1)]));
   }
   return value;
 }

@@ -1,10 +1,13 @@
-import { ValidationPipe, type Type } from '@nestjs/common';
+import { Injectable, type ArgumentMetadata, type PipeTransform, type Type } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
-import { validate, type ValidationError } from 'class-validator';
+import { getMetadataStorage, validate, type ValidationError } from 'class-validator';
 import { AppError } from './errors.js';
 
-/** The same rules for REST (ValidationPipe) and MCP (validateInput): unknown fields are refused. */
+/** Unknown fields are refused (a typo should not silently do nothing). */
 const OPTIONS = { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true } as const;
+
+/** Deeper input is refused before class-transformer walks it (it recurses and would overflow the stack). */
+const MAX_DEPTH = 32;
 
 function describe(errors: ValidationError[], prefix = ''): string[] {
   return errors.flatMap((e) => {
@@ -18,20 +21,77 @@ function describe(errors: ValidationError[], prefix = ''): string[] {
 }
 
 export function validationError(errors: ValidationError[]): AppError {
-  const lines = describe(errors);
-  return new AppError(400, 'VALIDATION_FAILED', `Invalid input: ${lines.join('; ')}.`);
+  return new AppError(400, 'VALIDATION_FAILED', `Invalid input: ${describe(errors).join('; ')}.`);
 }
 
-export const validationPipe = () =>
-  new ValidationPipe({ ...OPTIONS, transform: true, exceptionFactory: (errors) => validationError(errors) });
+function depthExceeds(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
-/** Validates and converts plain arguments (from MCP) exactly as the REST pipe does. */
+/** Properties a DTO declares (every field carries at least one class-validator decorator). */
+const declared = new WeakMap<Type<object>, Set<string>>();
+function declaredFields(cls: Type<object>): Set<string> {
+  let fields = declared.get(cls);
+  if (!fields) {
+    fields = new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(cls, '', true, false)
+        .map((m) => m.propertyName),
+    );
+    declared.set(cls, fields);
+  }
+  return fields;
+}
+
+/**
+ * Validates and converts plain arguments into a DTO instance. REST (InputPipe) and MCP (the tool
+ * runner) both come through here, so both accept exactly the same input.
+ */
 export async function validateInput<T extends object>(cls: Type<T>, value: unknown): Promise<T> {
+  if (value === undefined) value = {}; // a POST without a body (Open WebUI sends {} but others send nothing)
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new AppError(400, 'VALIDATION_FAILED', 'Invalid input: the arguments must be a JSON object.');
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    // A "__proto__" key copied by plain assignment (as JSON-RPC layers do) became the prototype.
+    throw new AppError(400, 'VALIDATION_FAILED', 'Invalid input: __proto__: unknown field.');
+  }
+  if (depthExceeds(value, MAX_DEPTH)) {
+    throw new AppError(400, 'VALIDATION_FAILED', `Invalid input: nested deeper than ${MAX_DEPTH} levels.`);
+  }
+  // Names like "constructor" or "__proto__" look declared to class-validator (it reads metadata from
+  // plain objects) and are skipped by class-transformer; check the raw own keys first.
+  const fields = declaredFields(cls);
+  const unknown = Object.keys(value).filter((k) => !fields.has(k));
+  if (unknown.length) {
+    throw new AppError(
+      400,
+      'VALIDATION_FAILED',
+      `Invalid input: ${unknown.map((k) => `${JSON.stringify(k).slice(1, -1).slice(0, 60)}: unknown field`).join('; ')}.`,
+    );
   }
   const instance = plainToInstance(cls, value);
   const errors = await validate(instance, OPTIONS);
   if (errors.length) throw validationError(errors);
   return instance;
+}
+
+const PRIMITIVES = new Set<unknown>([String, Number, Boolean, Array, Object]);
+
+/** The REST pipe: DTO-typed @Body/@Query/@Param arguments go through validateInput. */
+@Injectable()
+export class InputPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    const cls = metadata.metatype;
+    if (metadata.type === 'custom' || !cls || PRIMITIVES.has(cls)) return value;
+    return validateInput(cls as Type<object>, value);
+  }
 }

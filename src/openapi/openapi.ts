@@ -19,6 +19,7 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
     .build();
   const doc = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controller, method) => method,
+    autoTagControllers: false, // the area tag from the operation definition is the only tag
   });
   // Stable key order so the committed openapi.json diffs cleanly.
   doc.paths = Object.fromEntries(Object.entries(doc.paths).sort(([a], [b]) => a.localeCompare(b)));

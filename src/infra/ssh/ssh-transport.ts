@@ -339,7 +339,14 @@ export class SshTransport implements HostTransport {
       channel.on('error', () => {
         /* surfaced through close / drop */
       });
-      channel.on('close', () => {
+      channel.on('close', (code?: number | null, signal?: string) => {
+        // When a whole exchange arrives in one TCP read, ssh2 emits 'exit' while parsing it, before
+        // this listener set exists; it passes the same status to 'close', so take it from there.
+        if (!gotExit && (typeof code === 'number' || signal)) {
+          gotExit = true;
+          if (typeof code === 'number') exitCode = code;
+          if (signal) exitSignal = signal.replace(/^SIG/, '');
+        }
         // ssh2 closes every channel when the socket closes; the connection's own close handler ran
         // first and marked it dead, so tell a drop from a normal end here.
         if (!conn.alive && !gotExit && !killedFor) finish(droppedDuringExec(this.target));

@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
 import {
+  IsObject,
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
@@ -272,6 +273,7 @@ export class FilesEditInput extends HostInput {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(FILES_LIMITS.editMaxEdits)
+  @IsObject({ each: true }) // ValidateNested alone lets an array stand in for an item
   @ValidateNested({ each: true })
   @Type(() => FileEdit)
   edits: FileEdit[];

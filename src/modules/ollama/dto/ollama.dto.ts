@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  IsObject,
   ArrayMaxSize,
   IsArray,
   IsIn,
@@ -295,6 +296,7 @@ export class OllamaCreateModelInput extends HostInput {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(100)
+  @IsObject({ each: true }) // ValidateNested alone lets an array stand in for an item
   @ValidateNested({ each: true })
   @Type(() => OllamaMessage)
   messages?: OllamaMessage[];
