@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { getMetadataStorage } from 'class-validator';
 import { AREAS, findOperation, operations } from '../common/operation.js';
@@ -34,7 +34,7 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
  */
 function markIntegers(doc: OpenAPIObject): void {
   const storage = getMetadataStorage();
-  const intFields = (cls: Function | undefined) =>
+  const intFields = (cls: Type<object> | undefined) =>
     new Set(cls ? storage.getTargetValidationMetadatas(cls, '', true, false).filter((m) => m.name === 'isInt').map((m) => m.propertyName) : []);
   for (const op of operations()) {
     const ints = new Set([...intFields(op.input), ...intFields(op.params)]);
