@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../support/server.js';
+import { startServer, type RunningServer, sshEnv } from '../support/server.js';
 import { sharedSshd } from '../support/context.js';
 import { installFakeNvidiaSmi, setNvidiaSmiScenario } from '../support/fake-nvidia-smi.js';
 import { launchChromium } from '../support/browser.js';
@@ -33,12 +33,7 @@ describe('Swagger UI in chromium', () => {
     // Chromium first: when it is missing the file fails at once, before a server is left to clean up.
     browser = await launchChromium();
     server = await startServer({
-      HOST_NAME: 'whisper',
-      SSH_HOST: sshd.host,
-      SSH_PORT: String(sshd.port),
-      SSH_USER: sshd.username,
-      SSH_PRIVATE_KEY_PATH: sshd.privateKeyPath,
-      SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+      ...sshEnv(sshd),
       NVIDIA_SMI_PATH: `${binDir}/nvidia-smi`,
       API_KEY: FULL,
     });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { call, runCli, startServer, type RunningServer } from '../support/server.js';
+import { call, runCli, startServer, type RunningServer, sshEnv } from '../support/server.js';
 import { sharedSshd as sshdInfo } from '../support/context.js';
 import { installFakeNvidiaSmi, setNvidiaSmiScenario } from '../support/fake-nvidia-smi.js';
 
@@ -58,12 +58,7 @@ describe.each(['ssh', 'local'] as const)('foundation over the %s transport', (tr
     const env: Record<string, string> =
       transport === 'ssh'
         ? {
-            HOST_NAME: 'whisper',
-            SSH_HOST: sshd.host,
-            SSH_PORT: String(sshd.port),
-            SSH_USER: sshd.username,
-            SSH_PRIVATE_KEY_PATH: sshd.privateKeyPath,
-            SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+            ...sshEnv(sshd),
           }
         : // The local transport runs commands as this process: put the fake nvidia-smi first on PATH.
           { HOST_NAME: 'whisper', PATH: `${sshd.binDir}:${process.env.PATH}` };

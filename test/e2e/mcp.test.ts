@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { call, CLI, startServer, type RunningServer } from '../support/server.js';
+import { call, CLI, startServer, type RunningServer, sshEnv } from '../support/server.js';
 import { sharedSshd } from '../support/context.js';
 import { installFakeNvidiaSmi, setNvidiaSmiScenario } from '../support/fake-nvidia-smi.js';
 import { connectMcp, resultJson } from '../support/mcp-client.js';
@@ -56,12 +56,7 @@ describe('MCP over Streamable HTTP', () => {
     installFakeNvidiaSmi(sshd.binDir);
     setNvidiaSmiScenario(sshd.binDir, SCENARIO);
     server = await startServer({
-      HOST_NAME: 'whisper',
-      SSH_HOST: sshd.host,
-      SSH_PORT: String(sshd.port),
-      SSH_USER: sshd.username,
-      SSH_PRIVATE_KEY_PATH: sshd.privateKeyPath,
-      SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+      ...sshEnv(sshd),
       API_KEY: FULL,
       READONLY_API_KEY: READ,
     });
@@ -210,12 +205,7 @@ describe('MCP over stdio', () => {
       env: {
         PATH: process.env.PATH!,
         HOME: process.env.HOME!,
-        HOST_NAME: 'whisper',
-        SSH_HOST: sshd.host,
-        SSH_PORT: String(sshd.port),
-        SSH_USER: sshd.username,
-        SSH_PRIVATE_KEY_PATH: sshd.privateKeyPath,
-        SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+        ...sshEnv(sshd),
       },
       stderr: 'pipe',
     });

@@ -95,3 +95,18 @@ export async function call(
   }
   return { status: res.status, body: json, text, headers: res.headers };
 }
+
+/** Environment for a single host named `name` reached over SSH at the given test sshd. */
+export function sshEnv(
+  sshd: { host: string; port: number; username: string; privateKeyPath: string; knownHostsPath: string },
+  name = 'whisper',
+): Record<string, string> {
+  return {
+    HOST_NAME: name,
+    SSH_HOST: sshd.host,
+    SSH_PORT: String(sshd.port),
+    SSH_USER: sshd.username,
+    SSH_PRIVATE_KEY_PATH: sshd.privateKeyPath,
+    SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+  };
+}
