@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const generated = execFileSync(process.execPath, ['dist/cli.js', 'openapi'], {
+const generated = execFileSync(process.execPath, ['dist/bundle/cli.js', 'openapi'], {
   encoding: 'utf8',
   env: { HOME: process.env.HOME, PATH: process.env.PATH },
 });

@@ -30,6 +30,8 @@ export async function createApp(config: AppConfig, logger?: LoggerService | fals
   });
   app.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
   app.disable('x-powered-by');
+  // No ETag: answers are live readings, and hashing a 350 KB files_read page costs time for nothing.
+  app.set('etag', false);
   app.useGlobalFilters(new ErrorFilter());
   app.useGlobalPipes(new InputPipe());
   if (config.cors_origins.length) {

@@ -2,7 +2,6 @@
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { ConfigError, loadConfig } from './config/load-config.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createApp, StderrLogger } from './app.js';
 import { AuthService, type Caller } from './common/auth.js';
 import { createMcpServer } from './mcp/mcp-server.js';
@@ -44,7 +43,8 @@ async function main(command = 'serve'): Promise<void> {
       const caller: Caller = process.env.MCP_STDIO_KEY
         ? auth.authenticate(`Bearer ${process.env.MCP_STDIO_KEY}`)
         : { keyName: 'stdio', scopes: new Set(['read', 'write', 'shell']) };
-      const server = createMcpServer(app.get(ToolRunner), caller, VERSION);
+      const server = await createMcpServer(app.get(ToolRunner), caller, VERSION);
+      const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
       const transport = new StdioServerTransport();
       const shutdown = () => void app.close().finally(() => process.exit(0));
       transport.onclose = shutdown;

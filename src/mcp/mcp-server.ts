@@ -1,5 +1,4 @@
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Caller } from '../common/auth.js';
 import type { ToolRunner } from './tool-runner.js';
 
@@ -10,7 +9,12 @@ const INSTRUCTIONS =
  * A new MCP server for one caller. Never shared between clients or requests: a shared server or
  * transport once leaked responses across clients (GHSA-345p-7cg4-v4c7).
  */
-export function createMcpServer(runner: ToolRunner, caller: Caller, version: string): Server {
+export async function createMcpServer(runner: ToolRunner, caller: Caller, version: string): Promise<Server> {
+  // Loaded on first use: the SDK (with zod) costs ~140 ms of start-up for a server only used over REST.
+  const [{ Server }, { CallToolRequestSchema, ListToolsRequestSchema }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/server/index.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+  ]);
   const server = new Server({ name: 'gpu-host-tools', version }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: runner.list(caller) }));
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {

@@ -1,6 +1,5 @@
 import { All, Controller, Inject, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Request, Response } from 'express';
 import { AuthService } from '../common/auth.js';
 import { toAppError } from '../common/error-filter.js';
@@ -40,7 +39,8 @@ export class McpController {
     try {
       this.checkHostAndOrigin(req);
       const caller = this.auth.authenticate(req.headers.authorization, req.headers);
-      const server = createMcpServer(this.runner, caller, VERSION);
+      const server = await createMcpServer(this.runner, caller, VERSION);
+      const { StreamableHTTPServerTransport } = await import('@modelcontextprotocol/sdk/server/streamableHttp.js');
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
       res.on('close', () => {
         void transport.close();

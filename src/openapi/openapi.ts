@@ -35,7 +35,14 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
 function markIntegers(doc: OpenAPIObject): void {
   const storage = getMetadataStorage();
   const intFields = (cls: Type<object> | undefined) =>
-    new Set(cls ? storage.getTargetValidationMetadatas(cls, '', true, false).filter((m) => m.name === 'isInt').map((m) => m.propertyName) : []);
+    new Set(
+      cls
+        ? storage
+            .getTargetValidationMetadatas(cls, '', true, false)
+            .filter((m) => m.name === 'isInt')
+            .map((m) => m.propertyName)
+        : [],
+    );
   for (const op of operations()) {
     const ints = new Set([...intFields(op.input), ...intFields(op.params)]);
     if (!ints.size) continue;

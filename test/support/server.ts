@@ -10,8 +10,8 @@ export interface RunningServer {
   stop: () => Promise<void>;
 }
 
-/** The built CLI; tests run the real server process from dist/ (see vitest.config.ts). */
-export const CLI = resolve(process.env.GHT_DIST ?? 'dist', 'cli.js');
+/** The built CLI as shipped (the bundle); tests run the real server process (see vitest.config.ts). */
+export const CLI = resolve(process.env.GHT_DIST ?? 'dist/bundle', 'cli.js');
 
 /**
  * Starts `node dist/cli.js serve` with only the given environment (plus PATH and HOME) on a free port

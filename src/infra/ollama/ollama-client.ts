@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
-import axios, { type AxiosInstance, type AxiosResponse, type Method } from 'axios';
+import type { AxiosInstance, AxiosResponse, Method } from 'axios';
 import { AppError } from '../../common/errors.js';
 import { NdjsonLineError, readNdjson } from './ndjson.js';
 
@@ -251,7 +251,8 @@ export class OllamaClient {
   private readonly maxResponseBytes: number;
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
-  private readonly axios: AxiosInstance;
+  /** Created on first use: loading axios costs ~100 ms of start-up that a server without Ollama calls never needs. */
+  private axiosInstance?: Promise<AxiosInstance>;
 
   constructor(options: OllamaClientOptions) {
     let url: URL;
@@ -272,18 +273,24 @@ export class OllamaClient {
 
     this.httpAgent = withConnectTimeout(new http.Agent({ keepAlive: true }), this.connectTimeoutMs);
     this.httpsAgent = withConnectTimeout(new https.Agent({ keepAlive: true }), this.connectTimeoutMs);
-    this.axios = axios.create({
-      baseURL: this.baseUrl,
-      httpAgent: this.httpAgent,
-      httpsAgent: this.httpsAgent,
-      // Ollama sits on the LAN: an HTTP(S)_PROXY meant for the internet must not capture it, and native
-      // transport (no follow-redirects) is what makes socket destruction on abort reliable.
-      proxy: false,
-      maxRedirects: 0,
-      headers: { Accept: 'application/json', 'User-Agent': 'gpu-host-tools (ollama client)' },
-      // Every status is handled here so that no axios error (with config and headers) is ever thrown.
-      validateStatus: () => true,
-    });
+  }
+
+  private http(): Promise<AxiosInstance> {
+    this.axiosInstance ??= import('axios').then(({ default: axios }) =>
+      axios.create({
+        baseURL: this.baseUrl,
+        httpAgent: this.httpAgent,
+        httpsAgent: this.httpsAgent,
+        // Ollama sits on the LAN: an HTTP(S)_PROXY meant for the internet must not capture it, and native
+        // transport (no follow-redirects) is what makes socket destruction on abort reliable.
+        proxy: false,
+        maxRedirects: 0,
+        headers: { Accept: 'application/json', 'User-Agent': 'gpu-host-tools (ollama client)' },
+        // Every status is handled here so that no axios error (with config and headers) is ever thrown.
+        validateStatus: () => true,
+      }),
+    );
+    return this.axiosInstance;
   }
 
   /** `GET /api/version` → `{version}`. */
@@ -378,7 +385,9 @@ export class OllamaClient {
     const timer = setTimeout(() => controller.abort(REQUEST_TIMEOUT), this.requestTimeoutMs);
     let response: AxiosResponse<ArrayBuffer>;
     try {
-      response = await this.axios.request<ArrayBuffer>({
+      response = await (
+        await this.http()
+      ).request<ArrayBuffer>({
         method: ctx.method,
         url: ctx.path,
         data: body,
@@ -424,7 +433,9 @@ export class OllamaClient {
 
     try {
       armIdle();
-      const response = await this.axios.request<Readable>({
+      const response = await (
+        await this.http()
+      ).request<Readable>({
         method: ctx.method,
         url: ctx.path,
         data: body,
