@@ -4,13 +4,12 @@
  * Leaves a screenshot in test-results/swagger-gpu-status.png (and one of the whole page on failure).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startServer, type RunningServer, sshEnv } from '../support/server.js';
 import { sharedSshd } from '../support/context.js';
-import { installFakeNvidiaSmi, setNvidiaSmiScenario } from '../support/fake-nvidia-smi.js';
+import { privateNvidiaSmi } from '../support/fake-nvidia-smi.js';
 import { launchChromium } from '../support/browser.js';
 
 const FULL = 'full-key-0123456789abcdef';
@@ -25,16 +24,13 @@ describe('Swagger UI in chromium', () => {
 
   beforeAll(async () => {
     const sshd = sharedSshd();
-    // A private copy of the fake nvidia-smi: the shared sshd's bin dir is switched between scenarios by
-    // other test files running at the same time.
-    binDir = mkdtempSync(path.join(os.tmpdir(), 'ght-browser-bin-'));
-    installFakeNvidiaSmi(binDir);
-    setNvidiaSmiScenario(binDir, SCENARIO);
+    const nvidia = privateNvidiaSmi(SCENARIO);
+    binDir = nvidia.binDir;
     // Chromium first: when it is missing the file fails at once, before a server is left to clean up.
     browser = await launchChromium();
     server = await startServer({
       ...sshEnv(sshd),
-      NVIDIA_SMI_PATH: `${binDir}/nvidia-smi`,
+      NVIDIA_SMI_PATH: nvidia.path,
       API_KEY: FULL,
     });
   });

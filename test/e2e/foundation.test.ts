@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { call, runCli, startServer, type RunningServer, sshEnv } from '../support/server.js';
 import { sharedSshd as sshdInfo } from '../support/context.js';
-import { installFakeNvidiaSmi, setNvidiaSmiScenario } from '../support/fake-nvidia-smi.js';
+import { privateNvidiaSmi } from '../support/fake-nvidia-smi.js';
 
 const FULL = 'full-key-0123456789abcdef';
 const READ = 'read-key-0123456789abcdef';
@@ -50,19 +50,18 @@ describe('configuration at start-up', () => {
 
 describe.each(['ssh', 'local'] as const)('foundation over the %s transport', (transport) => {
   let server: RunningServer;
+  const nvidia = privateNvidiaSmi('linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05__load');
 
   beforeAll(async () => {
     const sshd = sshdInfo();
-    installFakeNvidiaSmi(sshd.binDir);
-    setNvidiaSmiScenario(sshd.binDir, 'linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05__load');
     const env: Record<string, string> =
       transport === 'ssh'
         ? {
             ...sshEnv(sshd),
           }
         : // The local transport runs commands as this process: put the fake nvidia-smi first on PATH.
-          { HOST_NAME: 'whisper', PATH: `${sshd.binDir}:${process.env.PATH}` };
-    server = await startServer({ ...env, API_KEY: FULL, READONLY_API_KEY: READ });
+          { HOST_NAME: 'whisper', PATH: `${nvidia.binDir}:${process.env.PATH}` };
+    server = await startServer({ ...env, NVIDIA_SMI_PATH: nvidia.path, API_KEY: FULL, READONLY_API_KEY: READ });
   });
   afterAll(() => server?.stop());
 
@@ -109,14 +108,14 @@ describe.each(['ssh', 'local'] as const)('foundation over the %s transport', (tr
   });
 
   it('answers 503 GPU_UNAVAILABLE quoting the remote when the driver is not loaded', async () => {
-    setNvidiaSmiScenario(sshdInfo().binDir, 'driver-not-loaded');
+    nvidia.setScenario('driver-not-loaded');
     try {
       const res = await call(server.url, 'GET', '/gpu/status', { key: READ });
       expectError(res, 503, 'GPU_UNAVAILABLE');
       expect(res.body.message).toContain("couldn't communicate with the NVIDIA driver");
       expect(res.body.message).toContain('whisper');
     } finally {
-      setNvidiaSmiScenario(sshdInfo().binDir, 'linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05__load');
+      nvidia.setScenario('linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05__load');
     }
   });
 

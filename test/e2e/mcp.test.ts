@@ -3,7 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { call, CLI, startServer, type RunningServer, sshEnv } from '../support/server.js';
 import { sharedSshd } from '../support/context.js';
-import { installFakeNvidiaSmi, setNvidiaSmiScenario } from '../support/fake-nvidia-smi.js';
+import { privateNvidiaSmi } from '../support/fake-nvidia-smi.js';
 import { connectMcp, resultJson } from '../support/mcp-client.js';
 
 const FULL = 'full-key-0123456789abcdef';
@@ -53,9 +53,8 @@ describe('MCP over Streamable HTTP', () => {
 
   beforeAll(async () => {
     const sshd = sharedSshd();
-    installFakeNvidiaSmi(sshd.binDir);
-    setNvidiaSmiScenario(sshd.binDir, SCENARIO);
     server = await startServer({
+      NVIDIA_SMI_PATH: privateNvidiaSmi(SCENARIO).path,
       ...sshEnv(sshd),
       API_KEY: FULL,
       READONLY_API_KEY: READ,
@@ -197,8 +196,6 @@ describe('MCP over Streamable HTTP', () => {
 describe('MCP over stdio', () => {
   it('lists and calls tools with the same configuration, logging only to stderr', async () => {
     const sshd = sharedSshd();
-    installFakeNvidiaSmi(sshd.binDir);
-    setNvidiaSmiScenario(sshd.binDir, SCENARIO);
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [CLI, 'mcp-stdio'],
@@ -206,6 +203,7 @@ describe('MCP over stdio', () => {
         PATH: process.env.PATH!,
         HOME: process.env.HOME!,
         ...sshEnv(sshd),
+        NVIDIA_SMI_PATH: privateNvidiaSmi(SCENARIO).path,
       },
       stderr: 'pipe',
     });

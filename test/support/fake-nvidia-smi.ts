@@ -3,7 +3,8 @@
  * that tests put first on the remote PATH (or point nvidia_smi_path at). Files are copied unchanged from
  * test/fixtures/nvidia-smi; only their names change, so the script can find them per scenario.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -95,4 +96,20 @@ export function setNvidiaSmiScenario(binDir: string, scenario: string): void {
     throw new Error(`fake nvidia-smi: unknown scenario '${scenario}' (installed in ${binDir}?)`);
   }
   writeFileSync(join(binDir, 'nvidia-smi.scenario'), `${scenario}\n`);
+}
+
+/**
+ * A fake nvidia-smi in a directory of its own, for one test file: test files run in parallel, and a
+ * scenario set on a shared directory would change what another file's server reads. Pass the
+ * returned path as NVIDIA_SMI_PATH (the sshd runs on this machine, so the path works over ssh too).
+ */
+export function privateNvidiaSmi(scenario: string = DEFAULT_NVIDIA_SMI_SCENARIO): {
+  path: string;
+  binDir: string;
+  setScenario: (s: string) => void;
+} {
+  const binDir = mkdtempSync(join(tmpdir(), 'ght-nvidia-smi-'));
+  installFakeNvidiaSmi(binDir);
+  setNvidiaSmiScenario(binDir, scenario);
+  return { path: join(binDir, 'nvidia-smi'), binDir, setScenario: (s) => setNvidiaSmiScenario(binDir, s) };
 }
