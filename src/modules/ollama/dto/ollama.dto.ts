@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -30,9 +31,21 @@ export const DEFAULT_STATUS_WAIT_SECONDS = 0;
 
 const MAX_TEXT = 256 * 1024;
 const MAX_MODELFILE = 1024 * 1024;
-// Model-name fields repeat the pattern in @ApiProperty: the swagger plugin only turns a @Matches with a
-// literal regex into a schema `pattern`, and clients should see Ollama's rule.
-const MODEL_NAME_MESSAGE = (field: string) => ({ message: `${field} must be ${MODEL_NAME_RULE}` });
+/**
+ * A field holding an Ollama model name, checked by Ollama's rule. The pattern is repeated in
+ * @ApiProperty because the swagger plugin only turns a @Matches with a literal regex into a schema
+ * `pattern`, and clients should see the rule.
+ */
+function ModelName(options: { optional?: boolean } = {}): PropertyDecorator {
+  return applyDecorators(
+    ...(options.optional
+      ? [ApiPropertyOptional({ pattern: MODEL_NAME_PATTERN, maxLength: MODEL_NAME_MAX_LENGTH }), IsOptional()]
+      : [ApiProperty({ pattern: MODEL_NAME_PATTERN, maxLength: MODEL_NAME_MAX_LENGTH })]),
+    IsString(),
+    MaxLength(MODEL_NAME_MAX_LENGTH),
+    Matches(MODEL_NAME_REGEX, { message: `$property must be ${MODEL_NAME_RULE}` }),
+  );
+}
 
 /** One parameter value: a number, a boolean, or (stop) a string or list of strings. */
 const PARAMETER_VALUE_SCHEMA = {
@@ -156,10 +169,7 @@ export class OllamaListModelsResult {
 
 export class OllamaShowModelInput extends HostInput {
   /** Model to show, e.g. "llama3.2" or "requirements-agent:latest" (see ollama_list_models). */
-  @ApiProperty({ pattern: MODEL_NAME_PATTERN })
-  @IsString()
-  @MaxLength(MODEL_NAME_MAX_LENGTH)
-  @Matches(MODEL_NAME_REGEX, MODEL_NAME_MESSAGE('model'))
+  @ModelName()
   model: string;
 }
 
@@ -234,10 +244,7 @@ export class OllamaRunningModelsResult {
 
 export class OllamaPullModelInput extends HostInput {
   /** Model to download from the Ollama library or a registry, e.g. "gemma:2b", "llama3.2" or "hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M". */
-  @ApiProperty({ pattern: MODEL_NAME_PATTERN })
-  @IsString()
-  @MaxLength(MODEL_NAME_MAX_LENGTH)
-  @Matches(MODEL_NAME_REGEX, MODEL_NAME_MESSAGE('model'))
+  @ModelName()
   model: string;
 
   /** Seconds to wait for the pull to finish before answering (0-240, default 20); the pull goes on after the answer either way. */
@@ -254,10 +261,7 @@ export class OllamaPullModelInput extends HostInput {
 
 export class OllamaCreateModelInput extends HostInput {
   /** Name of the model to create; an existing model of that name is replaced. */
-  @ApiProperty({ pattern: MODEL_NAME_PATTERN })
-  @IsString()
-  @MaxLength(MODEL_NAME_MAX_LENGTH)
-  @Matches(MODEL_NAME_REGEX, MODEL_NAME_MESSAGE('model'))
+  @ModelName()
   model: string;
 
   /** Modelfile text (FROM, PARAMETER, SYSTEM, TEMPLATE, MESSAGE, LICENSE, ADAPTER lines), e.g. the one ollama_show_model returned with a line changed. Give either this or the structured fields (from, system, template, parameters, messages, license, adapters), not both. */
@@ -267,11 +271,7 @@ export class OllamaCreateModelInput extends HostInput {
   modelfile?: string;
 
   /** Existing model to build on, e.g. "llama3.2"; required when no modelfile is given (Ollama pulls it first if it is not local). */
-  @ApiPropertyOptional({ pattern: MODEL_NAME_PATTERN })
-  @IsOptional()
-  @IsString()
-  @MaxLength(MODEL_NAME_MAX_LENGTH)
-  @Matches(MODEL_NAME_REGEX, MODEL_NAME_MESSAGE('from'))
+  @ModelName({ optional: true })
   from?: string;
 
   /** System prompt; replaces the base model's. */
@@ -362,17 +362,11 @@ export class OllamaCancelJobInput extends HostInput {}
 
 export class OllamaCopyModelInput extends HostInput {
   /** Existing model to copy, e.g. "llama3.2". */
-  @ApiProperty({ pattern: MODEL_NAME_PATTERN })
-  @IsString()
-  @MaxLength(MODEL_NAME_MAX_LENGTH)
-  @Matches(MODEL_NAME_REGEX, MODEL_NAME_MESSAGE('source'))
+  @ModelName()
   source: string;
 
   /** New name, e.g. "llama3.2-backup"; an existing model of that name is replaced. */
-  @ApiProperty({ pattern: MODEL_NAME_PATTERN })
-  @IsString()
-  @MaxLength(MODEL_NAME_MAX_LENGTH)
-  @Matches(MODEL_NAME_REGEX, MODEL_NAME_MESSAGE('destination'))
+  @ModelName()
   destination: string;
 }
 
@@ -387,19 +381,13 @@ export class OllamaCopyModelResult {
 
 export class OllamaDeleteModelInput extends HostInput {
   /** Model to delete from the host's disk, e.g. "gemma:2b"; layers no other model uses are removed too. */
-  @ApiProperty({ pattern: MODEL_NAME_PATTERN })
-  @IsString()
-  @MaxLength(MODEL_NAME_MAX_LENGTH)
-  @Matches(MODEL_NAME_REGEX, MODEL_NAME_MESSAGE('model'))
+  @ModelName()
   model: string;
 }
 
 export class OllamaUnloadModelInput extends HostInput {
   /** Loaded model to unload from memory, e.g. "llama3.2" (see ollama_running_models). */
-  @ApiProperty({ pattern: MODEL_NAME_PATTERN })
-  @IsString()
-  @MaxLength(MODEL_NAME_MAX_LENGTH)
-  @Matches(MODEL_NAME_REGEX, MODEL_NAME_MESSAGE('model'))
+  @ModelName()
   model: string;
 }
 
