@@ -4,20 +4,12 @@ import { hostname, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/common/errors.js';
 import { HOST_RESOURCES_COMMAND, parseDf, parseHostResources } from '../../src/modules/hosts/host-resources.js';
+import { appErrorOf } from '../support/errors.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'host-resources');
 
-function errorOf(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected an AppError');
-}
+const errorOf = appErrorOf;
 
 describe('HOST_RESOURCES_COMMAND', () => {
   it('is one sh -c command with LC_ALL=C and df without the pseudo file systems', () => {

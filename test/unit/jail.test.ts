@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/common/errors.js';
 import { FsError, type FileStats, type FileSystem } from '../../src/infra/files/file-system.js';
 import { isInside, PathJail } from '../../src/modules/files/path-jail.js';
+import { appErrorOfAsync } from '../support/errors.js';
 
 describe('isInside', () => {
   it.each([
@@ -45,15 +45,7 @@ function fakeFs(home = '/home/ccpm'): FileSystem & { resolved: string[] } {
   };
 }
 
-async function failure(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected a refusal');
-}
+const failure = appErrorOfAsync;
 
 describe('PathJail.absolute', () => {
   const jail = new PathJail(fakeFs(), '/srv/models', 'whisper');

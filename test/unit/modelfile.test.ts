@@ -1,21 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/common/errors.js';
 import { parseModelfile } from '../../src/modules/ollama/modelfile.js';
 import { isValidModelName, MODEL_NAME_PATTERN } from '../../src/infra/ollama/model-name.js';
+import { appErrorOf } from '../support/errors.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/ollama/${name}`, import.meta.url), 'utf8');
 
-/** Runs `fn` and returns the AppError it throws (fails the test when it does not throw one). */
-function failure(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected an AppError');
-}
+const failure = appErrorOf;
 
 describe('parseModelfile: examples from ollama docs/modelfile.md', () => {
   it('the Mario example', () => {

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/common/errors.js';
+import { appErrorOf } from '../support/errors.js';
 import {
   APP_QUERY_FIELDS,
   GPU_QUERY_FIELDS,
@@ -97,15 +97,7 @@ function statusOf(capture: string, state: 'idle' | 'load') {
   return parseGpuStatus('whisper', stdout, stderr, 0);
 }
 
-function errorOf(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected an AppError');
-}
+const errorOf = appErrorOf;
 
 describe('query field lists', () => {
   /** Field names (with aliases) a driver accepts, read from its captured --help-query-* text. */

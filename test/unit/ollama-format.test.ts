@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/common/errors.js';
 import { validateInput } from '../../src/common/validation.js';
 import { createBody } from '../../src/modules/ollama/create-body.js';
 import { adaptersProblem, parametersProblem } from '../../src/modules/ollama/create-validators.js';
 import { bytesToGb, parseParametersText, toModelSummary, toRunningModel } from '../../src/modules/ollama/ollama-format.js';
 import { LLAMA32_STOPS, parametersText } from '../support/fake-ollama.js';
+import { appErrorOf } from '../support/errors.js';
 
-function failure(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected an AppError');
-}
+const failure = appErrorOf;
 
 describe('parseParametersText (show.parameters)', () => {
   it('reads what Ollama writes: padded names, Go-quoted strings, bare numbers, one line per stop word', () => {
