@@ -712,6 +712,13 @@ try {
   ];
   dropIdleSockets();
   for (let i = 0; i < 5; i++) for (const [, fn] of readMethods) await fn();
+  // Server memory while it serves 50 reads of the last 256 KiB of the 1 GiB file in a row.
+  const readRssBefore = rssBytes(pid);
+  let readRssMax = readRssBefore;
+  const readRssTimer = setInterval(() => (readRssMax = Math.max(readRssMax, rssBytes(pid))), 20);
+  for (let i = 0; i < 50; i++) await readMethods[1][1]();
+  clearInterval(readRssTimer);
+  results.files_read_rss = { before: readRssBefore, max: readRssMax, growth: readRssMax - readRssBefore };
   const readRun = await latency(readMethods, { min: n(40, 15), max: n(80, 15), budgetMs: 10_000 * SCALE });
   results.raw.files_read_ms = readRun.samples;
   const rs = Object.fromEntries(Object.entries(readRun.samples).map(([k, v]) => [k, stats(v)]));
@@ -864,6 +871,7 @@ try {
   );
   const bigRss = Math.max(...bigRuns.map((b) => b.rss_growth));
   row('1 GiB output: server RSS growth (max)', mb(bigRss), '—', null, '≤ 50 MB', bigRss <= 50 * MiB);
+  row('files_read 256 KiB tail of 1 GiB x50: server RSS growth', mb(results.files_read_rss.growth), '—', null, '— (info)', null);
   const rRead = rs.tail_256k_of_1g.p50 / rs.small_1k.p50;
   row('files_read 256 KiB tail of 1 GiB p50', ms(rs.tail_256k_of_1g.p50), `1 KiB file ${ms(rs.small_1k.p50)}`, rRead, '≤ 2×', rRead <= 2);
   row(
