@@ -435,7 +435,9 @@ try {
   const mcp = await connectMcp(base, API_KEY);
   cleanups.push(() => mcp.close());
 
-  const GPU_CMD = buildGpuStatusCommand();
+  // The command the server runs for gpu_status once it has read the driver and CUDA versions (it
+  // caches them per host): the baselines do exactly the same remote work.
+  const GPU_CMD = buildGpuStatusCommand('nvidia-smi', { version: false });
   const check = (cond, what) => {
     if (!cond) throw new Error(`bench sanity check failed: ${what}`);
   };
@@ -460,7 +462,7 @@ try {
     check(r.code === 0 && expect(r.stdout), `raw exec of ${command.slice(0, 40)}: code ${r.code}`);
     return ms;
   };
-  const gpuOk = (out) => out.includes('@@gpu-host-tools:end:version:0@@');
+  const gpuOk = (out) => out.includes('@@gpu-host-tools:end:apps:0@@');
   const connectPerCall = (command) => async () => {
     // The seed's way: a new ssh2 connection (ssh2's own socket), one exec, close. Timed until the result.
     const t = performance.now();

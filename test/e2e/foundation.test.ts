@@ -107,6 +107,22 @@ describe.each(['ssh', 'local'] as const)('foundation over the %s transport', (tr
     expect(Number.isNaN(Date.parse(res.body.collected_at))).toBe(false);
   });
 
+  it('keeps the CUDA version across calls and reads it again when the driver changes', async () => {
+    const first = await call(server.url, 'GET', '/gpu/status', { key: READ });
+    const second = await call(server.url, 'GET', '/gpu/status', { key: READ });
+    expect(first.body.cuda_version).toBe('13.2');
+    expect(second.body).toMatchObject({ driver_version: '595.71.05', cuda_version: '13.2' });
+    nvidia.setScenario('linux-x86_64__nvidia-geforce-rtx-2080-super__610.57.04__load');
+    try {
+      const upgraded = await call(server.url, 'GET', '/gpu/status', { key: READ });
+      expect(upgraded.body).toMatchObject({ driver_version: '610.57.04', cuda_version: '13.3' });
+    } finally {
+      nvidia.setScenario('linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05__load');
+    }
+    const back = await call(server.url, 'GET', '/gpu/status', { key: READ });
+    expect(back.body).toMatchObject({ driver_version: '595.71.05', cuda_version: '13.2' });
+  });
+
   it('answers 503 GPU_UNAVAILABLE quoting the remote when the driver is not loaded', async () => {
     nvidia.setScenario('driver-not-loaded');
     try {

@@ -8,18 +8,18 @@ const READ = 'read-key-0123456789abcdef';
 const FULL = 'full-key-0123456789abcdef';
 
 /** A fake nvidia-smi that also logs each GPU query, so the test can count real invocations. */
-function countingNvidiaSmi(): { binDir: string; gpuQueries: () => number } {
+function countingNvidiaSmi(): { binDir: string; gpuQueries: () => number; versionQueries: () => number } {
   const binDir = mkdtempSync('/tmp/ght-metrics-bin-');
   installFakeNvidiaSmi(binDir);
   setNvidiaSmiScenario(binDir, 'linux-x86_64__nvidia-l40s__595.80__load');
   renameSync(`${binDir}/nvidia-smi`, `${binDir}/nvidia-smi.real`);
   writeFileSync(
     `${binDir}/nvidia-smi`,
-    '#!/bin/sh\ncase "$1" in --query-gpu=*) echo q >> "$(dirname "$0")/queries.log";; esac\nexec "$(dirname "$0")/nvidia-smi.real" "$@"\n',
+    '#!/bin/sh\ncase "$1" in --query-gpu=*) echo q >> "$(dirname "$0")/queries.log";; --version) echo v >> "$(dirname "$0")/versions.log";; esac\nexec "$(dirname "$0")/nvidia-smi.real" "$@"\n',
   );
   chmodSync(`${binDir}/nvidia-smi`, 0o755);
-  const log = `${binDir}/queries.log`;
-  return { binDir, gpuQueries: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0) };
+  const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0);
+  return { binDir, gpuQueries: () => lines(`${binDir}/queries.log`), versionQueries: () => lines(`${binDir}/versions.log`) };
 }
 
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
@@ -76,5 +76,14 @@ describe('/metrics', () => {
     await Promise.all(Array.from({ length: 5 }, () => call(server.url, 'GET', '/metrics', { key: READ })));
     for (let i = 0; i < 5; i++) await call(server.url, 'GET', '/metrics', { key: READ });
     expect(nvidia.gpuQueries() - before).toBeLessThanOrEqual(2); // at most one refresh per host if the interval rolled over
+  });
+
+  it('runs nvidia-smi --version once per host, not on every reading', async () => {
+    const versionsBefore = nvidia.versionQueries();
+    const queriesBefore = nvidia.gpuQueries();
+    for (let i = 0; i < 3; i++) await call(server.url, 'GET', '/gpu/status', { key: READ, query: { host: 'box' } });
+    expect(nvidia.gpuQueries() - queriesBefore).toBe(3);
+    expect(nvidia.versionQueries() - versionsBefore).toBe(0); // the scrapes above already read it once
+    expect(nvidia.versionQueries()).toBeLessThanOrEqual(2); // once per host (box and whisper)
   });
 });

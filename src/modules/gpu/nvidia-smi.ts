@@ -48,6 +48,8 @@ export type { GpuInfo, GpuProcess };
 export interface GpuStatus {
   driver_version: string | null;
   cuda_version: string | null;
+  /** The GPU query's own driver_version column (--version may spell the driver differently, e.g. "KMD version"). */
+  query_driver_version: string | null;
   gpus: GpuInfo[];
   processes: GpuProcess[];
 }
@@ -88,20 +90,28 @@ function sectionScript(section: GpuStatusSection, invocation: string): string {
  * GPU query worked: when nvidia-smi is missing or the driver is broken they would only repeat the failure,
  * and a broken driver can make each call slow.
  */
-export function buildGpuStatusScript(nvidiaSmiPath = 'nvidia-smi'): string {
+export function buildGpuStatusScript(nvidiaSmiPath = 'nvidia-smi', options: GpuStatusCommandOptions = {}): string {
   const smi = shellDoubleQuote(nvidiaSmiPath);
   const gpu = sectionScript('gpu', `${smi} --query-gpu=${GPU_QUERY_FIELDS.join(',')} --format=${CSV_FORMAT}`);
   const apps = sectionScript('apps', `${smi} --query-compute-apps=${APP_QUERY_FIELDS.join(',')} --format=${CSV_FORMAT}`);
-  const version = sectionScript('version', `${smi} --version`);
-  return `LC_ALL=C; export LC_ALL; ${gpu}; if [ "$r" -eq 0 ]; then ${apps}; ${version}; fi`;
+  const version = options.version === false ? '' : `; ${sectionScript('version', `${smi} --version`)}`;
+  return `LC_ALL=C; export LC_ALL; ${gpu}; if [ "$r" -eq 0 ]; then ${apps}${version}; fi`;
+}
+
+export interface GpuStatusCommandOptions {
+  /**
+   * Run `nvidia-smi --version` for the CUDA version (default true). It is a third nvidia-smi run on
+   * every call, and the CUDA version only changes with the driver, so callers may cache it.
+   */
+  version?: boolean;
 }
 
 /**
  * One command string for one SSH exec. It is wrapped in an explicit `sh -c` because the exec runs through
  * the account's login shell, which may be fish or tcsh, where `$?` and `if ...; then` mean something else.
  */
-export function buildGpuStatusCommand(nvidiaSmiPath = 'nvidia-smi'): string {
-  return `sh -c ${shellQuote(buildGpuStatusScript(nvidiaSmiPath))}`;
+export function buildGpuStatusCommand(nvidiaSmiPath = 'nvidia-smi', options: GpuStatusCommandOptions = {}): string {
+  return `sh -c ${shellQuote(buildGpuStatusScript(nvidiaSmiPath, options))}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -457,6 +467,7 @@ export function parseGpuStatus(host: string, stdout: string, stderr: string, exi
     // 595+ mark driver_version deprecated and 610 prints "KMD version"; drivers without --version only have the CSV column.
     driver_version: versions.driver_version ?? gpuRows[0]?.driver_version ?? null,
     cuda_version: versions.cuda_version,
+    query_driver_version: gpuRows[0]?.driver_version ?? null,
     gpus,
     processes,
   };
