@@ -37,6 +37,9 @@ export interface OperationDef {
   audited?: boolean;
 }
 
+/** OpenAPI path template ("/ollama/jobs/{job_id}") of an operation's Express route path ("/ollama/jobs/:job_id"). */
+export const openApiPath = (op: Pick<OperationDef, 'path'>) => op.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+
 const registry = new Map<string, OperationDef>();
 
 export function defineOperation<T extends OperationDef>(def: T): T {

@@ -1,11 +1,8 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { withTimeout } from '../common/async.js';
 import { Public } from '../common/operation.js';
 import { HostRegistry } from '../infra/host-registry.js';
-
-const READY_TIMEOUT_MS = 5_000;
 
 @ApiExcludeController()
 @Public()
@@ -26,14 +23,7 @@ export class HealthController {
   @Get('readyz')
   async readyz(@Res({ passthrough: true }) res: Response) {
     const hosts = await Promise.all(
-      this.hosts.all().map(async (h) => {
-        try {
-          await withTimeout(h.transport.probe(), READY_TIMEOUT_MS);
-          return { name: h.name, reachable: true };
-        } catch {
-          return { name: h.name, reachable: false };
-        }
-      }),
+      this.hosts.all().map(async (h) => ({ name: h.name, reachable: (await this.hosts.check(h)).reachable })),
     );
     const ready = hosts.every((h) => h.reachable);
     res.status(ready ? 200 : 503);

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig, HostConfig } from '../config/config.types.js';
+import { withTimeout } from '../common/async.js';
 import { AppError } from '../common/errors.js';
 import type { FileSystem } from './files/file-system.js';
 import { LocalFileSystem } from './files/local-file-system.js';
@@ -9,6 +10,9 @@ import { LocalTransport } from './local/local-transport.js';
 import { OllamaClient } from './ollama/ollama-client.js';
 import { SshTransport } from './ssh/ssh-transport.js';
 import type { HostTransport } from './transport.js';
+
+/** How long list_hosts and /readyz wait for a host's connection check. */
+const CHECK_TIMEOUT_MS = 5_000;
 
 /** A configured host and the transport that reaches it. */
 export interface Host {
@@ -54,6 +58,16 @@ export class HostRegistry implements OnApplicationShutdown {
 
   all(): Host[] {
     return [...this.hosts.values()];
+  }
+
+  /** Whether the host answers a connection check within the bound, and why not when it does not. */
+  async check(host: Host, timeoutMs = CHECK_TIMEOUT_MS): Promise<{ reachable: boolean; error?: string }> {
+    try {
+      await withTimeout(host.transport.probe(), timeoutMs);
+      return { reachable: true };
+    } catch (e) {
+      return { reachable: false, error: e instanceof AppError ? e.message : `No answer within ${timeoutMs / 1000} s.` };
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

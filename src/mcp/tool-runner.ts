@@ -1,15 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { AuditLog } from '../common/audit.js';
 import { AuthService, type Caller } from '../common/auth.js';
+import { CallRecorder } from '../common/call-recorder.js';
 import { toAppError } from '../common/error-filter.js';
 import { AppError, errorBody } from '../common/errors.js';
-import { findOperation, operations, type OperationDef } from '../common/operation.js';
+import { findOperation, openApiPath, operations, type OperationDef } from '../common/operation.js';
 import { validateInput } from '../common/validation.js';
-import { HostRegistry } from '../infra/host-registry.js';
-import { MetricsService } from '../metrics/metrics.service.js';
 import { OpenApiDocuments } from '../openapi/openapi.controller.js';
-import { inputSchemaOf, openApiPath, type JsonSchema } from './tool-schemas.js';
+import { inputSchemaOf, type JsonSchema } from './tool-schemas.js';
 
 export interface McpTool {
   name: string;
@@ -47,10 +45,8 @@ export class ToolRunner {
   constructor(
     private readonly moduleRef: ModuleRef,
     private readonly auth: AuthService,
-    private readonly audit: AuditLog,
-    private readonly hosts: HostRegistry,
+    private readonly calls: CallRecorder,
     private readonly docs: OpenApiDocuments,
-    private readonly metrics: MetricsService,
   ) {}
 
   /** Tools the caller's scopes allow, all in one list (Open WebUI reads one page). */
@@ -86,20 +82,7 @@ export class ToolRunner {
       const body = errorBody(e);
       return { content: [{ type: 'text', text: JSON.stringify(body) }], structuredContent: { ...body }, isError: true };
     } finally {
-      if (op) this.metrics.observe(op.id, status, 'mcp', (performance.now() - started) / 1000);
-      if (op?.audited && status !== 401 && !(status === 403 && code === 'FORBIDDEN')) {
-        this.audit.record({
-          operation: op.id,
-          host: typeof argsObject.host === 'string' ? argsObject.host : this.hosts.defaultName,
-          caller,
-          args: argsObject,
-          outcome: status < 400 ? 'ok' : 'error',
-          status,
-          code,
-          duration_ms: performance.now() - started,
-          surface: 'mcp',
-        });
-      }
+      if (op) this.calls.record(op, { caller, args: argsObject, status, code, startedAt: started, surface: 'mcp' });
     }
   }
 
@@ -126,7 +109,7 @@ export class ToolRunner {
             name: op.id,
             title: op.summary,
             description: op.description,
-            inputSchema: inputSchemaOf(doc, openApiPath(op.path), op.method === 'GET' ? 'get' : 'post'),
+            inputSchema: inputSchemaOf(doc, openApiPath(op), op.method === 'GET' ? 'get' : 'post'),
             annotations: {
               title: op.summary,
               readOnlyHint: op.scope === 'read',

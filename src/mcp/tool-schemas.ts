@@ -47,6 +47,3 @@ export function inputSchemaOf(doc: OpenAPIObject, path: string, method: 'get' | 
   if ((merged.required as string[]).length === 0) delete merged.required;
   return merged;
 }
-
-/** OpenAPI path template ("/ollama/jobs/{job_id}") of an Express route path ("/ollama/jobs/:job_id"). */
-export const openApiPath = (expressPath: string) => expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');

@@ -1,7 +1,7 @@
 import type { INestApplication, Type } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { getMetadataStorage } from 'class-validator';
-import { AREAS, findOperation, operations } from '../common/operation.js';
+import { AREAS, findOperation, openApiPath, operations } from '../common/operation.js';
 
 export const PROFILES = ['readonly', ...AREAS] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -46,8 +46,7 @@ function markIntegers(doc: OpenAPIObject): void {
   for (const op of operations()) {
     const ints = new Set([...intFields(op.input), ...intFields(op.params)]);
     if (!ints.size) continue;
-    const path = op.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-    const item = (doc.paths[path] as Record<string, any>)?.[op.method.toLowerCase()];
+    const item = (doc.paths[openApiPath(op)] as Record<string, any>)?.[op.method.toLowerCase()];
     for (const p of item?.parameters ?? []) if (ints.has(p.name) && p.schema?.type === 'number') p.schema.type = 'integer';
     const props = (doc.components?.schemas?.[op.input.name] as { properties?: Record<string, any> } | undefined)?.properties ?? {};
     for (const [name, prop] of Object.entries(props)) if (ints.has(name) && prop.type === 'number') prop.type = 'integer';

@@ -1,13 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { firstLine, withTimeout } from '../../common/async.js';
+import { firstLine } from '../../common/async.js';
 import { AppError } from '../../common/errors.js';
 import { AREAS } from '../../common/operation.js';
 import { HostRegistry, type Host } from '../../infra/host-registry.js';
 import type { HostResourcesInput, HostResourcesResult, HostInfo, ListHostsInput, ListHostsResult } from './dto/hosts.dto.js';
 import { HOST_RESOURCES_COMMAND, parseHostResources } from './host-resources.js';
-
-/** How long list_hosts waits for each host's connection check. */
-const PROBE_TIMEOUT_MS = 5_000;
 
 @Injectable()
 export class HostsService {
@@ -36,21 +33,14 @@ export class HostsService {
   }
 
   private async describe(host: Host): Promise<HostInfo> {
-    const info: HostInfo = {
+    return {
       name: host.name,
       transport: host.config.transport,
       address: host.transport.address,
       default: host.name === this.hosts.defaultName,
       areas: AREAS.filter((a) => a !== 'shell' || host.config.shell.enabled),
-      reachable: false,
       ollama_url: host.config.ollama_url,
+      ...(await this.hosts.check(host)),
     };
-    try {
-      await withTimeout(host.transport.probe(), PROBE_TIMEOUT_MS);
-      info.reachable = true;
-    } catch (e) {
-      info.error = e instanceof AppError ? e.message : `No answer within ${PROBE_TIMEOUT_MS / 1000} s.`;
-    }
-    return info;
   }
 }
