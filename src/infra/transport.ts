@@ -19,6 +19,11 @@ export interface ExecOptions {
   cwd?: string;
   /** Abort from the caller (client went away). */
   signal?: AbortSignal;
+  /**
+   * Receives stdout as it arrives (besides the bounded copy in the result), for long-lived commands
+   * whose output is consumed while they run (the GPU sampler).
+   */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 export interface ExecResult {

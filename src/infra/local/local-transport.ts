@@ -98,6 +98,7 @@ export class LocalTransport implements HostTransport {
       child.stdout!.on('data', (d: Buffer) => {
         if (killedFor === 'output') return;
         stdout.write(d);
+        options.onStdout?.(d);
         if (stdout.bytes > limit) kill('output');
       });
       child.stderr!.on('data', (d: Buffer) => {

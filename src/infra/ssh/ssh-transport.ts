@@ -285,7 +285,9 @@ export class SshTransport implements HostTransport {
         conn.onDrop.delete(onDrop);
         options.signal?.removeEventListener('abort', onAbort);
         if (err) return reject(err);
-        stdout.write(preamble.flush());
+        const rest = preamble.flush();
+        stdout.write(rest);
+        if (rest.length > 0) options.onStdout?.(rest);
         resolve(execResult(stdout, stderr, { exitCode, signal: exitSignal, killedFor, startedAt: started }));
       };
 
@@ -323,7 +325,9 @@ export class SshTransport implements HostTransport {
       // Once ended for its output, whatever still arrives before the kill lands is dropped unread.
       channel.on('data', (d: Buffer) => {
         if (killedFor === 'output') return;
-        stdout.write(preamble.feed(d));
+        const data = preamble.feed(d);
+        stdout.write(data);
+        if (data.length > 0) options.onStdout?.(data);
         if (stdout.bytes > limit) kill('output');
       });
       channel.stderr.on('data', (d: Buffer) => {
