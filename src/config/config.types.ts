@@ -59,4 +59,15 @@ export interface AppConfig {
   /** Extra Host header values accepted on /mcp besides loopback names and the bind address. */
   allowed_hosts: string[];
   audit_log?: string;
+  gpu: GpuSettings;
+}
+
+export interface GpuSettings {
+  /** A long-lived nvidia-smi loop per host answers gpu_status and /metrics (false: every call queries). */
+  sampler: boolean;
+  sample_interval_ms: number;
+  /** The sampler stops after this long without a GPU call. */
+  sampler_idle_seconds: number;
+  /** 'always': keep sampling (and collecting history) once started, calls or not. */
+  history: 'auto' | 'always';
 }

@@ -77,8 +77,16 @@ class RawServer {
   @IsOptional() @IsString() audit_log?: string;
 }
 
+class RawGpu {
+  @IsOptional() @IsIn(['on', 'off']) sampler?: 'on' | 'off';
+  @IsOptional() @IsInt() @Min(200) @Max(60_000) sample_interval_ms?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(7 * 24 * 3600) sampler_idle_seconds?: number;
+  @IsOptional() @IsIn(['auto', 'always']) history?: 'auto' | 'always';
+}
+
 class RawConfig {
   @IsOptional() @ValidateNested() @Type(() => RawServer) server?: RawServer;
+  @IsOptional() @ValidateNested() @Type(() => RawGpu) gpu?: RawGpu;
   @IsOptional() @IsString() @MaxLength(64) default_host?: string;
   // Maps are validated entry by entry below (class-validator has no typed record support).
   @IsOptional() @IsObject() keys?: Record<string, unknown>;
@@ -188,6 +196,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (e('CORS_ORIGINS')) set(raw, ['server', 'cors_origins'], envList(e('CORS_ORIGINS')!), origins, 'CORS_ORIGINS');
   if (e('ALLOWED_HOSTS')) set(raw, ['server', 'allowed_hosts'], envList(e('ALLOWED_HOSTS')!), origins, 'ALLOWED_HOSTS');
   if (e('AUDIT_LOG')) set(raw, ['server', 'audit_log'], e('AUDIT_LOG'), origins, 'AUDIT_LOG');
+  if (e('GPU_SAMPLER')) set(raw, ['gpu', 'sampler'], e('GPU_SAMPLER')!.trim().toLowerCase(), origins, 'GPU_SAMPLER');
+  if (e('GPU_SAMPLE_INTERVAL_MS')) set(raw, ['gpu', 'sample_interval_ms'], envNumber(e('GPU_SAMPLE_INTERVAL_MS')!), origins, 'GPU_SAMPLE_INTERVAL_MS');
+  if (e('GPU_SAMPLER_IDLE_SECONDS'))
+    set(raw, ['gpu', 'sampler_idle_seconds'], envNumber(e('GPU_SAMPLER_IDLE_SECONDS')!), origins, 'GPU_SAMPLER_IDLE_SECONDS');
+  if (e('GPU_HISTORY')) set(raw, ['gpu', 'history'], e('GPU_HISTORY')!.trim().toLowerCase(), origins, 'GPU_HISTORY');
   if (e('API_KEY')) set(raw, ['keys', 'api_key'], { key: e('API_KEY'), scopes: [...ALL_SCOPES] }, origins, 'API_KEY');
   if (e('READONLY_API_KEY'))
     set(raw, ['keys', 'readonly_api_key'], { key: e('READONLY_API_KEY'), scopes: ['read'] }, origins, 'READONLY_API_KEY');
@@ -243,6 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // ---- validate ----
   const top = check(RawConfig, raw, '', origins);
   const server = top.server ?? new RawServer();
+  const gpu = top.gpu ?? new RawGpu();
   const home = env.HOME || homedir();
 
   const keys = Object.entries((raw.keys ?? {}) as Record<string, unknown>).map(([name, value]) => {
@@ -333,6 +347,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     cors_origins: server.cors_origins ?? [],
     allowed_hosts: server.allowed_hosts ?? [],
     audit_log: server.audit_log,
+    gpu: {
+      sampler: (gpu.sampler ?? 'on') === 'on',
+      sample_interval_ms: gpu.sample_interval_ms ?? 1000,
+      sampler_idle_seconds: gpu.sampler_idle_seconds ?? 600,
+      history: gpu.history ?? 'auto',
+    },
   };
 }
 
