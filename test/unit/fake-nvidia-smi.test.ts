@@ -92,7 +92,8 @@ describe('the fake behaves like nvidia-smi', () => {
     setNvidiaSmiScenario(bin, h100);
     const r = smi(`--query-gpu=${GPU_QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits');
     expect(r.stdout).toBe(
-      '0, NVIDIA H100 80GB HBM3, GPU-00000000-0000-0000-0000-000000000000, 590.48.01, 81559, 11125, 69956, [N/A], 53, 433.78, 700.00, [N/A]\n',
+      '0, NVIDIA H100 80GB HBM3, GPU-00000000-0000-0000-0000-000000000000, 590.48.01, 81559, 11125, 69956, [N/A], 53, 433.78, 700.00, [N/A], ' +
+        '1980, 2619, 1980, 0x0000000000000000, 5, 16, 0, [N/A], [N/A], Enabled, Default, Enabled\n',
     );
   });
 

@@ -183,11 +183,10 @@ class GpuSeries {
         acc.count[m] += count;
       }
     };
-    const from0 = Math.floor(from / MINUTE_MS) * MINUTE_MS;
     for (let i = 0; i < this.coarseCount; i++) {
       const slot = (this.coarseNext - 1 - i + COARSE_SLOTS) % COARSE_SLOTS;
       const start = this.minuteStart[slot];
-      if (start < from0) break;
+      if (start < from) break;
       if (start > to) continue;
       const k = slot * METRICS;
       take(this.minuteSamples[slot], this.minuteBusy[slot], (m) => [
@@ -198,7 +197,7 @@ class GpuSeries {
       ]);
     }
     const cur = this.current;
-    if (cur && cur.start >= from0 && cur.start <= to) take(cur.samples, cur.busySeconds, (m) => [cur.min[m], cur.max[m], cur.sum[m], cur.count[m]]);
+    if (cur && cur.start >= from && cur.start <= to) take(cur.samples, cur.busySeconds, (m) => [cur.min[m], cur.max[m], cur.sum[m], cur.count[m]]);
     acc.processes = this.processesSince(from, to);
     return this.view(acc);
   }
