@@ -67,17 +67,20 @@ export class GpuService implements OnApplicationShutdown {
     const host = this.hosts.get(input.host);
     const st = this.touch(host);
     const fresh = this.freshSample(st);
-    const reading = fresh ? { at: fresh.at, status: this.withVersions(st, fresh.reading) } : { at: this.now(), status: await this.read(host) };
-    this.ensureSampler(host, st);
-    return this.result(host, reading.status, reading.at);
+    if (fresh) return this.result(host, this.withVersions(st, fresh.reading), fresh.at);
+    const status = await this.read(host);
+    this.samplerAfterRead(host, st);
+    return this.result(host, status, this.now());
   }
 
   async gpu_history(input: GpuHistoryInput): Promise<GpuHistoryResult> {
     const host = this.hosts.get(input.host);
     const st = this.touch(host);
     // Without a sampler (or before its first reading) the history grows from calls: this one adds a reading.
-    if (!this.freshSample(st)) await this.read(host);
-    this.ensureSampler(host, st);
+    if (!this.freshSample(st)) {
+      await this.read(host);
+      this.samplerAfterRead(host, st);
+    }
     const now = this.now();
     const window = this.historyOf(st).window(now, (input.window_minutes ?? 10) * 60_000, input.gpu_index);
     return {
@@ -238,6 +241,14 @@ export class GpuService implements OnApplicationShutdown {
 
   private samplingWanted(st: HostGpuState): boolean {
     return this.settings.history === 'always' || this.now() - st.lastCall < this.settings.sampler_idle_seconds * 1000;
+  }
+
+  /** A one-shot read just worked, so the host is reachable: start the sampler now, whatever backoff was pending. */
+  private samplerAfterRead(host: Host, st: HostGpuState): void {
+    if (st.restartTimer) clearTimeout(st.restartTimer);
+    st.restartTimer = undefined;
+    st.restartDelayMs = RESTART_DELAY_MS;
+    this.ensureSampler(host, st);
   }
 
   private ensureSampler(host: Host, st: HostGpuState): void {
