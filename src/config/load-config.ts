@@ -197,7 +197,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (e('ALLOWED_HOSTS')) set(raw, ['server', 'allowed_hosts'], envList(e('ALLOWED_HOSTS')!), origins, 'ALLOWED_HOSTS');
   if (e('AUDIT_LOG')) set(raw, ['server', 'audit_log'], e('AUDIT_LOG'), origins, 'AUDIT_LOG');
   if (e('GPU_SAMPLER')) set(raw, ['gpu', 'sampler'], e('GPU_SAMPLER')!.trim().toLowerCase(), origins, 'GPU_SAMPLER');
-  if (e('GPU_SAMPLE_INTERVAL_MS')) set(raw, ['gpu', 'sample_interval_ms'], envNumber(e('GPU_SAMPLE_INTERVAL_MS')!), origins, 'GPU_SAMPLE_INTERVAL_MS');
+  if (e('GPU_SAMPLE_INTERVAL_MS'))
+    set(raw, ['gpu', 'sample_interval_ms'], envNumber(e('GPU_SAMPLE_INTERVAL_MS')!), origins, 'GPU_SAMPLE_INTERVAL_MS');
   if (e('GPU_SAMPLER_IDLE_SECONDS'))
     set(raw, ['gpu', 'sampler_idle_seconds'], envNumber(e('GPU_SAMPLER_IDLE_SECONDS')!), origins, 'GPU_SAMPLER_IDLE_SECONDS');
   if (e('GPU_HISTORY')) set(raw, ['gpu', 'history'], e('GPU_HISTORY')!.trim().toLowerCase(), origins, 'GPU_HISTORY');

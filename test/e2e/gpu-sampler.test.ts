@@ -40,7 +40,13 @@ describe('GPU sampler and gpu_history', () => {
   const status = async () => {
     const r = await call(server.url, 'GET', '/gpu/status', { key: KEY });
     expect(r.status).toBe(200);
-    return r.body as { driver_version: string; cuda_version: string; collected_at: string; sampled_at: string; gpus: Array<Record<string, unknown>> };
+    return r.body as {
+      driver_version: string;
+      cuda_version: string;
+      collected_at: string;
+      sampled_at: string;
+      gpus: Array<Record<string, unknown>>;
+    };
   };
   /** An answer from the sampler: taken before the call, at most 2 s before it answered. */
   const fromSample = (s: { collected_at: string; sampled_at: string }) => {
@@ -173,7 +179,9 @@ describe('GPU sampler and gpu_history', () => {
   });
 
   it('an older driver that refuses fields: every answer stays 200, the unknown fields become null', async () => {
-    await until('a sampled answer', async () => ((s) => (fromSample(s) && s.driver_version === '595.71.05' ? s : undefined))(await status()));
+    await until('a sampled answer', async () =>
+      ((s) => (fromSample(s) && s.driver_version === '595.71.05' ? s : undefined))(await status()),
+    );
     setNvidiaSmiUnknownFields(bin, ['fan.speed', 'clocks_event_reasons.active', 'pcie.link.gen.current']);
     try {
       const codes = new Set<number>();
@@ -185,7 +193,13 @@ describe('GPU sampler and gpu_history', () => {
       });
       expect([...codes]).toEqual([200]);
       // The old throttle name answers where the new one is unknown; the rest of the reading is whole.
-      expect(s.gpus[0]).toMatchObject({ fan_speed_percent: null, pcie_generation: null, throttle_reasons: [], pcie_width: 16, memory_used_mb: 819 });
+      expect(s.gpus[0]).toMatchObject({
+        fan_speed_percent: null,
+        pcie_generation: null,
+        throttle_reasons: [],
+        pcie_width: 16,
+        memory_used_mb: 819,
+      });
     } finally {
       setNvidiaSmiUnknownFields(bin, []);
     }

@@ -140,7 +140,10 @@ describe('/metrics', () => {
     const failed = await call(server.url, 'POST', '/ollama/pull', { key: FULL, body: { host: 'box', model: 'no-such-model:7b' } });
     expect(failed.body).toMatchObject({ state: 'failed' });
     ollama.state.pullDelayMs = 200; // slow enough to be running at the scrape
-    const running = await call(server.url, 'POST', '/ollama/pull', { key: FULL, body: { host: 'box', model: 'gemma:2b', wait_seconds: 0 } });
+    const running = await call(server.url, 'POST', '/ollama/pull', {
+      key: FULL,
+      body: { host: 'box', model: 'gemma:2b', wait_seconds: 0 },
+    });
     expect(running.body).toMatchObject({ state: 'running' });
     const after = await scrape();
     expect(sample(after, 'ght_jobs', { kind: 'pull', state: 'failed' })).toBe(1);
@@ -168,7 +171,9 @@ describe('/metrics', () => {
         return sample(t, 'ght_gpu_power_draw_watts', { host: 'box', gpu: '0' }) === captured(scenario, 'power.draw') ? t : undefined;
       });
       for (const [name, field, convert] of gauges) {
-        expect(sample(text, name, { host: 'box', gpu: '0', name: 'NVIDIA L40S' }), `${name} ${scenario}`).toBe(convert(captured(scenario, field)));
+        expect(sample(text, name, { host: 'box', gpu: '0', name: 'NVIDIA L40S' }), `${name} ${scenario}`).toBe(
+          convert(captured(scenario, field)),
+        );
       }
     }
     expect(captured(L40S_IDLE, 'power.draw')).not.toBe(captured(L40S_LOAD, 'power.draw'));
@@ -207,7 +212,9 @@ describe('/metrics', () => {
     const whileDown = await scrape();
     expect(sample(whileDown, 'ght_ssh_connection_state', { host: 'whisper', state: 'connected' })).toBe(0);
     expect(
-      ['failed', 'reconnecting', 'connecting'].some((state) => sample(whileDown, 'ght_ssh_connection_state', { host: 'whisper', state }) === 1),
+      ['failed', 'reconnecting', 'connecting'].some(
+        (state) => sample(whileDown, 'ght_ssh_connection_state', { host: 'whisper', state }) === 1,
+      ),
     ).toBe(true);
     await sshd.restart();
     await until('a GPU answer after the restart', async () => {

@@ -135,7 +135,9 @@ describe('the fake behaves like nvidia-smi', () => {
     const names = header.map((h) => h.replace(/ \[.*\]$/, ''));
     const withUnits = smi(`--query-gpu=${names.join(',')}`, '--format=csv,noheader');
     expect(withUnits.stdout).toBe(`${capture[1]}\n`);
-    const bare = smi(`--query-gpu=${names.join(',')}`, '--format=csv,noheader,nounits').stdout.trimEnd().split(', ');
+    const bare = smi(`--query-gpu=${names.join(',')}`, '--format=csv,noheader,nounits')
+      .stdout.trimEnd()
+      .split(', ');
     expect(bare).toHaveLength(header.length);
     header.forEach((h, i) => {
       const unit = /\[(.*)\]$/.exec(h)?.[1];

@@ -21,7 +21,12 @@ import {
   throttleReasonWords,
 } from '../../src/modules/gpu/nvidia-smi.js';
 import { appErrorOf } from '../support/errors.js';
-import { NVIDIA_SMI_FIXTURES_DIR, installFakeNvidiaSmi, setNvidiaSmiScenario, setNvidiaSmiUnknownFields } from '../support/fake-nvidia-smi.js';
+import {
+  NVIDIA_SMI_FIXTURES_DIR,
+  installFakeNvidiaSmi,
+  setNvidiaSmiScenario,
+  setNvidiaSmiUnknownFields,
+} from '../support/fake-nvidia-smi.js';
 
 const SPLIT = join(NVIDIA_SMI_FIXTURES_DIR, 'nvidia_gpu_exporter-split');
 const CAPTURES = readdirSync(SPLIT, { withFileTypes: true })
@@ -43,7 +48,7 @@ describe('parseHelpQueryFields on the captures', () => {
 
   it('gives null for text that lists no field (an error message, an empty answer)', () => {
     expect(parseHelpQueryFields('')).toBeNull();
-    expect(parseHelpQueryFields('NVIDIA-SMI has failed because it couldn\'t communicate with the NVIDIA driver.\n')).toBeNull();
+    expect(parseHelpQueryFields("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n")).toBeNull();
     expect(parseHelpQueryFields('  "indented" is not an entry\n')).toBeNull();
   });
 });

@@ -181,7 +181,9 @@ describe('HostGpuHistory memory', () => {
     // Typed arrays live outside the JS heap (arrayBuffers): 8 x (3600 x 28 + 1440 x 96) bytes = 1.91 MB.
     const buffers = after.arrayBuffers - before.arrayBuffers;
     const heap = after.heapUsed - before.heapUsed;
-    console.log(`history for 8 GPUs over 24 h: ${((heap + buffers) / 1e6).toFixed(2)} MB (heap ${(heap / 1e6).toFixed(2)}, buffers ${(buffers / 1e6).toFixed(2)})`);
+    console.log(
+      `history for 8 GPUs over 24 h: ${((heap + buffers) / 1e6).toFixed(2)} MB (heap ${(heap / 1e6).toFixed(2)}, buffers ${(buffers / 1e6).toFixed(2)})`,
+    );
     expect(buffers).toBeGreaterThanOrEqual(8 * (3600 * 28 + 1440 * 96));
     expect(heap + buffers).toBeLessThan(8e6);
     expect(h.window(T0 + (24 * 3600 - 1) * S, 1440 * MIN).gpus).toHaveLength(8);

@@ -28,19 +28,6 @@ const CAPTURES = readdirSync(SPLIT, { withFileTypes: true })
   .map((d) => d.name)
   .sort();
 
-interface DerivedEntry {
-  file: string;
-  derived_command: string;
-}
-const derivedIndex = JSON.parse(read(DERIVED, 'index.json')) as DerivedEntry[];
-
-/** The field list a derived fixture was produced with, from index.json. */
-function derivedFields(file: string): string[] {
-  const entry = derivedIndex.find((e) => e.file === file);
-  if (!entry) throw new Error(`${file} is not in index.json`);
-  return /--query-[a-z-]+=(\S+)/.exec(entry.derived_command)![1].split(',');
-}
-
 /**
  * The `--query-gpu` answer (noheader, nounits) a capture's driver gives for `fields`: columns picked by
  * name or alias from the capture's query of every field, with the unit its header names removed, as
@@ -70,27 +57,6 @@ function captureGpuRows(capture: string, state: 'idle' | 'load', fields: readonl
     .join('');
 }
 
-/** Reorder the columns of a noheader CSV fixture (fields `from`) into the server's field order. */
-function project(text: string, from: string[], to: readonly string[]): string {
-  const alias: Record<string, string> = { used_memory: 'used_gpu_memory', gpu_name: 'name', gpu_uuid: 'gpu_uuid' };
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((line) => {
-      const cells = line.split(', ');
-      expect(cells.length).toBe(from.length); // no commas inside values in these fixtures
-      return to
-        .map((f) => {
-          const i = from.indexOf(from.includes(f) ? f : alias[f]);
-          if (i < 0) throw new Error(`fixture has no column ${f}`);
-          return cells[i];
-        })
-        .join(', ');
-    })
-    .map((l) => `${l}\n`)
-    .join('');
-}
-
 interface FramedSection {
   name: 'gpu' | 'apps' | 'version';
   stdout: string;
@@ -111,7 +77,6 @@ function framed(sections: FramedSection[]): { stdout: string; stderr: string } {
 
 /** gpu_status output for one capture and state, built from the copied fixture files. */
 function captureOutput(capture: string, state: 'idle' | 'load') {
-  const gpuFile = `${capture}__${state}__gpu__csv_noheader_nounits.txt`;
   const appsFile = `${capture}__${state}__apps__csv_noheader_nounits.txt`;
   return framed([
     { name: 'gpu', stdout: captureGpuRows(capture, state, GPU_QUERY_FIELDS), exit: 0 },
@@ -365,7 +330,6 @@ describe('parseGpuStatus on the captures', () => {
 
   it('a driver without --version (its section fails) gives cuda_version null and the CSV driver version', () => {
     const capture = 'linux-x86_64__nvidia-l40s__595.80';
-    const gpuFile = `${capture}__load__gpu__csv_noheader_nounits.txt`;
     const { stdout, stderr } = framed([
       { name: 'gpu', stdout: captureGpuRows(capture, 'load', GPU_QUERY_FIELDS), exit: 0 },
       { name: 'apps', stdout: read(DERIVED, `${capture}__load__apps__csv_noheader_nounits.txt`), exit: 0 },
@@ -513,7 +477,6 @@ describe('failures', () => {
 
   it('process query failing after a good GPU query names the process query', () => {
     const capture = 'linux-x86_64__nvidia-l40s__595.80';
-    const gpuFile = `${capture}__load__gpu__csv_noheader_nounits.txt`;
     const { stdout, stderr } = framed([
       { name: 'gpu', stdout: captureGpuRows(capture, 'load', GPU_QUERY_FIELDS), exit: 0 },
       { name: 'apps', stdout: read(FIX, 'errors', 'invalid-query-field.txt'), exit: 2 },

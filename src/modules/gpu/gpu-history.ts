@@ -22,7 +22,8 @@ export const MAX_GPUS_PER_HOST = 32;
 /** utilization, memory used, temperature, power: the four metrics kept. */
 const METRICS = 4;
 type Metric = 0 | 1 | 2 | 3;
-const metricsOf = (g: GpuInfo): number[] => [g.utilization_percent, g.memory_used_mb, g.temperature_celsius, g.power_draw_watts].map((v) => v ?? NaN);
+const metricsOf = (g: GpuInfo): number[] =>
+  [g.utilization_percent, g.memory_used_mb, g.temperature_celsius, g.power_draw_watts].map((v) => v ?? NaN);
 
 interface MinuteAggregate {
   start: number;
@@ -197,7 +198,8 @@ class GpuSeries {
       ]);
     }
     const cur = this.current;
-    if (cur && cur.start >= from && cur.start <= to) take(cur.samples, cur.busySeconds, (m) => [cur.min[m], cur.max[m], cur.sum[m], cur.count[m]]);
+    if (cur && cur.start >= from && cur.start <= to)
+      take(cur.samples, cur.busySeconds, (m) => [cur.min[m], cur.max[m], cur.sum[m], cur.count[m]]);
     acc.processes = this.processesSince(from, to);
     return this.view(acc);
   }
@@ -210,7 +212,8 @@ class GpuSeries {
       if (this.minuteStart[slot] < from0) break;
       if (this.minuteStart[slot] <= to) top = mergeProcesses(top, this.minuteProcesses[slot] ?? [], TOP_PROCESSES);
     }
-    if (this.current && this.current.start >= from0 && this.current.start <= to) top = mergeProcesses(top, this.current.processes, TOP_PROCESSES);
+    if (this.current && this.current.start >= from0 && this.current.start <= to)
+      top = mergeProcesses(top, this.current.processes, TOP_PROCESSES);
     return top;
   }
 

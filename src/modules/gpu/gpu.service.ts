@@ -149,7 +149,11 @@ export class GpuService implements OnApplicationShutdown {
   }
 
   private withVersions(st: HostGpuState, reading: GpuStatus): GpuStatus {
-    return { ...reading, driver_version: st.profile?.driver_version ?? reading.driver_version, cuda_version: st.profile?.cuda_version ?? null };
+    return {
+      ...reading,
+      driver_version: st.profile?.driver_version ?? reading.driver_version,
+      cuda_version: st.profile?.cuda_version ?? null,
+    };
   }
 
   private result(host: Host, status: GpuStatus, at: number): GpuStatusResult {
