@@ -258,7 +258,7 @@ function tunnelAgent(tunnel: OllamaTunnel, timeoutMs: number): http.Agent {
   const agent = new http.Agent({ keepAlive: true });
   agent.createConnection = ((options: http.ClientRequestArgs, callback: (err: Error | null, stream?: Duplex) => void) => {
     const host = (options.hostname ?? options.host ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1');
-    tunnel.open(host, Number(options.port), { timeoutMs }).then(
+    tunnel.open(host, Number(options.port) || 80, { timeoutMs }).then(
       (stream) => callback(null, stream),
       (err: Error) => callback(err),
     );
