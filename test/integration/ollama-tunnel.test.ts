@@ -183,7 +183,7 @@ describe('Ollama through the shared sshd', () => {
     expect(await client.version()).toEqual({ version: '0.12.6' });
   });
 
-  it('a port nobody listens on, a name the host cannot resolve → 502 OLLAMA_UNREACHABLE saying so', async () => {
+  it('a port nobody listens on, a name the host cannot resolve, a port that is not HTTP → 502 saying which', async () => {
     const closed = tunnelled(transport, `http://127.0.0.1:${await freePort()}`);
     const refused = await appErrorOfAsync(closed.version());
     closed.close();
@@ -195,6 +195,16 @@ describe('Ollama through the shared sshd', () => {
     expect([unresolved.status, unresolved.code]).toEqual([502, 'OLLAMA_UNREACHABLE']);
     expect(unresolved.message).toContain('no-such-host.invalid');
     expect(unresolved.message).toContain(transport.address);
+    // Something that is not HTTP at all behind the URL (here sshd's own port: it answers with its banner).
+    const notHttp = tunnelled(transport, `http://127.0.0.1:${sshd().port}`, { requestTimeoutMs: 5_000 });
+    const garbled = await appErrorOfAsync(notHttp.version());
+    notHttp.close();
+    expect(garbled.status).toBe(502);
+    expect(garbled.code).toBe('OLLAMA_ERROR');
+    expect(garbled.message).toBe(
+      `Ollama at http://127.0.0.1:${sshd().port} (host 'whisper', through SSH to ${transport.address}) answered /api/version with ` +
+        'something that is not HTTP (HPE_INVALID_CONSTANT); check that the URL points at Ollama itself (not a proxy or another service).',
+    );
   });
 
   it('timeouts work the same through the tunnel: a silent Ollama → 504 OLLAMA_TIMEOUT, a stalled stream too', async () => {

@@ -626,6 +626,10 @@ export class OllamaClient {
     const code = forward?.code ?? errorCode(err);
     const port = new URL(this.baseUrl).port || (this.baseUrl.startsWith('https:') ? '443' : '80');
     const hostname = new URL(this.baseUrl).hostname;
+    // Node's HTTP parser (HPE_*): something answered, but not in HTTP.
+    if (code?.startsWith('HPE_')) {
+      return this.unexpected(ctx.path, `something that is not HTTP (${code})`);
+    }
     switch (code) {
       case 'SSH_FORWARD_PROHIBITED':
         return new AppError(
