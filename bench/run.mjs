@@ -779,6 +779,28 @@ try {
   results.files_write = ws;
   log(`files_write 10 MiB p50: http ${ws.http.p50} ms, raw SFTP ${ws.raw_sftp.p50} ms, raw same steps ${ws.raw_sftp_same_steps.p50} ms`);
 
+  // --- Ollama through the SSH connection (the default for an ssh host) vs the same server dialling it ---
+  const directServer = await startServer({ ...serverEnv, OLLAMA_TUNNEL: 'false' }, 30_000);
+  cleanups.push(() => directServer.stop());
+  const httpOllamaVersion = (on) => async () => {
+    const r = await request(on, 'GET', '/ollama/version');
+    check(r.status === 200 && r.body?.version, `ollama_version: ${r.status} ${r.text.slice(0, 300)}`);
+    return r.ms;
+  };
+  for (let i = 0; i < 5; i++) await Promise.all([httpOllamaVersion(base)(), httpOllamaVersion(directServer.url)()]);
+  const ollamaRun = await latency(
+    [
+      ['tunnel', httpOllamaVersion(base)],
+      ['direct', httpOllamaVersion(directServer.url)],
+    ],
+    { min: n(40, 12), max: n(200, 20), budgetMs: 10_000 * SCALE },
+  );
+  await directServer.stop();
+  results.raw.ollama_version_ms = ollamaRun.samples;
+  const ov = Object.fromEntries(Object.entries(ollamaRun.samples).map(([k, v]) => [k, stats(v)]));
+  results.ollama_version = ov;
+  log(`ollama_version p50 (${ollamaRun.rounds} rounds): through the SSH tunnel ${ov.tunnel.p50} ms, direct ${ov.direct.p50} ms`);
+
   results.raw.rss.at_end = rssBytes(pid);
 
   // --- the table ---------------------------------------------------------------------------------------
@@ -913,6 +935,14 @@ try {
     ms(ws.http.p50),
     `raw tmp+fsync+rename ${ms(ws.raw_sftp_same_steps.p50)}`,
     ws.http.p50 / ws.raw_sftp_same_steps.p50,
+    '— (info)',
+    null,
+  );
+  row(
+    'ollama_version HTTP p50 through the SSH tunnel',
+    ms(ov.tunnel.p50),
+    `same, OLLAMA_TUNNEL=false ${ms(ov.direct.p50)}`,
+    ov.tunnel.p50 / ov.direct.p50,
     '— (info)',
     null,
   );

@@ -42,7 +42,10 @@ export interface HostConfig {
   name: string;
   transport: 'ssh' | 'local';
   ssh?: SshConfig;
+  /** Ollama's API base; when ollama_tunnel is set, the address as the SSH host sees it. */
   ollama_url: string;
+  /** Reach Ollama through the host's SSH connection (ssh hosts, unless ollama.tunnel is false). */
+  ollama_tunnel: boolean;
   /** Jail for the file tools; undefined = the account's home, resolved on first use. */
   files_root?: string;
   nvidia_smi_path: string;

@@ -54,10 +54,19 @@ class RawShell {
   @IsOptional() @IsArray() @IsString({ each: true }) deny?: string[];
 }
 
+const HTTP_URL = /^https?:\/\/[^\s/]+(\/.*)?$/;
+
+class RawOllama {
+  @IsOptional() @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' }) url?: string;
+  @IsOptional() @IsBoolean() tunnel?: boolean;
+}
+
 class RawHost {
   @IsOptional() @IsIn(['ssh', 'local']) transport?: 'ssh' | 'local';
   @IsOptional() @ValidateNested() @Type(() => RawSsh) ssh?: RawSsh;
-  @IsOptional() @Matches(/^https?:\/\/[^\s/]+(\/.*)?$/, { message: 'must be an http:// or https:// URL' }) ollama_url?: string;
+  @IsOptional() @ValidateNested() @Type(() => RawOllama) ollama?: RawOllama;
+  /** The older spelling of ollama.url. */
+  @IsOptional() @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' }) ollama_url?: string;
   @IsOptional() @IsString() @Matches(/^\//, { message: 'must be an absolute path' }) files_root?: string;
   @IsOptional() @IsString() @MinLength(1) nvidia_smi_path?: string;
   @IsOptional() @ValidateNested() @Type(() => RawShell) shell?: RawShell;
@@ -215,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     'SSH_KNOWN_HOSTS',
     'SSH_HOST_KEY_FINGERPRINT',
     'OLLAMA_URL',
+    'OLLAMA_TUNNEL',
     'FILES_ROOT',
     'SHELL_ENABLED',
     'NVIDIA_SMI_PATH',
@@ -238,7 +248,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       ['SSH_PASSPHRASE', ['ssh', 'passphrase'], String],
       ['SSH_KNOWN_HOSTS', ['ssh', 'known_hosts'], String],
       ['SSH_HOST_KEY_FINGERPRINT', ['ssh', 'host_key_fingerprint'], String],
-      ['OLLAMA_URL', ['ollama_url'], String],
+      ['OLLAMA_URL', ['ollama', 'url'], String],
+      ['OLLAMA_TUNNEL', ['ollama', 'tunnel'], envBool],
       ['FILES_ROOT', ['files_root'], String],
       ['SHELL_ENABLED', ['shell', 'enabled'], envBool],
       ['NVIDIA_SMI_PATH', ['nvidia_smi_path'], String],
@@ -250,6 +261,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       }
       set(raw, [...h, ...path], conv(e(name2)!), origins, name2);
     }
+    // The variable replaces the file's value, whichever spelling the file used.
+    if (e('OLLAMA_URL') && raw.hosts[name] && typeof raw.hosts[name] === 'object') delete raw.hosts[name].ollama_url;
     if (e('HOST_NAME') && !HOST_NAME.test(name)) throw new ConfigError(`HOST_NAME: must be letters, digits, - or _ (got "${name}")`);
   }
   if (e('DEFAULT_HOST')) set(raw, ['default_host'], e('DEFAULT_HOST'), origins, 'DEFAULT_HOST');
@@ -275,6 +288,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     const h = check(RawHost, value ?? {}, path, origins);
     const transport = h.transport ?? (h.ssh ? 'ssh' : 'local');
     if (transport === 'ssh' && !h.ssh) throw new ConfigError(`${path}.ssh: transport is ssh but no ssh.host is given`);
+    if (h.ollama_url && h.ollama?.url) throw new ConfigError(`${path}: give ollama.url or ollama_url (its older spelling), not both`);
+    // For an ssh host Ollama is reached through the SSH connection unless told otherwise, so the URL is
+    // the address as the GPU host sees it; without the tunnel the server dials the host directly.
+    const tunnel = transport === 'ssh' && h.ollama?.tunnel !== false;
+    const ollamaUrl = (
+      h.ollama?.url ??
+      h.ollama_url ??
+      `http://${transport === 'ssh' && !tunnel ? bracketIpv6(h.ssh!.host) : '127.0.0.1'}:11434`
+    ).replace(/\/+$/, '');
+    if (tunnel && ollamaUrl.startsWith('https:')) {
+      const key = h.ollama?.url ? `${path}.ollama.url` : `${path}.ollama_url`;
+      throw new ConfigError(
+        `${originOf(origins, key)}: https:// cannot be used through the SSH connection (it already encrypts); use http://, or set OLLAMA_TUNNEL=false (ollama.tunnel: false) to connect directly`,
+      );
+    }
     const shell = h.shell ?? {};
     const maxTimeout = shell.max_timeout_seconds ?? 400;
     const defaultTimeout = shell.default_timeout_seconds ?? Math.min(60, maxTimeout);
@@ -309,7 +337,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
               connect_timeout_seconds: h.ssh!.connect_timeout_seconds ?? 10,
             }
           : undefined,
-      ollama_url: (h.ollama_url ?? `http://${transport === 'ssh' ? bracketIpv6(h.ssh!.host) : '127.0.0.1'}:11434`).replace(/\/+$/, ''),
+      ollama_url: ollamaUrl,
+      ollama_tunnel: tunnel,
       files_root: h.files_root ?? (transport === 'local' ? home : undefined),
       nvidia_smi_path: h.nvidia_smi_path ?? 'nvidia-smi',
       shell: {

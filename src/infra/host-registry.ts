@@ -38,7 +38,14 @@ export class HostRegistry implements OnApplicationShutdown {
     this.defaultName = config.default_host;
     for (const hc of config.hosts) {
       const transport = createTransport(hc);
-      const ollama = new OllamaClient({ baseUrl: hc.ollama_url, hostName: hc.name });
+      const ollama = new OllamaClient({
+        baseUrl: hc.ollama_url,
+        hostName: hc.name,
+        tunnel:
+          hc.ollama_tunnel && transport instanceof SshTransport
+            ? { via: transport.address, open: (host, port, options) => transport.forwardOut(host, port, options) }
+            : undefined,
+      });
       this.hosts.set(hc.name, { name: hc.name, config: hc, transport, files: createFileSystem(transport), ollama });
     }
   }

@@ -130,6 +130,8 @@ export interface FakeOllamaState {
   midStreamError: Map<string, string>;
   cancelled: FakeCancel[];
   requests: FakeRequest[];
+  /** Every TCP connection accepted, with the client's end (tells who dialled: the server or a tunnel's sshd). */
+  connections: { remoteAddress: string; remotePort: number; at: number }[];
 }
 
 export interface FakeOllama {
@@ -576,6 +578,7 @@ export function newState(): FakeOllamaState {
     midStreamError: new Map(),
     cancelled: [],
     requests: [],
+    connections: [],
   };
 }
 
@@ -688,6 +691,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     void dispatch(state, req, res);
   });
   server.on('connection', (s) => {
+    state.connections.push({ remoteAddress: s.remoteAddress ?? '', remotePort: s.remotePort ?? 0, at: Date.now() });
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });

@@ -23,7 +23,13 @@ describe('loadConfig', () => {
     const c = loadConfig({ HOME: '/home/me' });
     expect(c).toMatchObject({ port: 8000, bind_address: '127.0.0.1', keys: [], default_host: 'local', cors_origins: [] });
     expect(c.hosts).toHaveLength(1);
-    expect(c.hosts[0]).toMatchObject({ name: 'local', transport: 'local', ollama_url: 'http://127.0.0.1:11434', files_root: '/home/me' });
+    expect(c.hosts[0]).toMatchObject({
+      name: 'local',
+      transport: 'local',
+      ollama_url: 'http://127.0.0.1:11434',
+      ollama_tunnel: false,
+      files_root: '/home/me',
+    });
     expect(c.hosts[0].shell).toEqual({
       enabled: true,
       default_timeout_seconds: 60,
@@ -41,7 +47,9 @@ describe('loadConfig', () => {
     expect(c.hosts[0]).toMatchObject({
       name: 'default',
       transport: 'ssh',
-      ollama_url: 'http://10.0.1.201:11434',
+      // Through the SSH connection, as the GPU host sees it: Ollama stays on its loopback.
+      ollama_url: 'http://127.0.0.1:11434',
+      ollama_tunnel: true,
       files_root: undefined,
       ssh: {
         host: '10.0.1.201',
@@ -95,5 +103,61 @@ describe('loadConfig', () => {
 
   it('allows a non-loopback bind address once a key exists', () => {
     expect(loadConfig({ BIND_ADDRESS: '0.0.0.0', API_KEY: 'x'.repeat(16) }).bind_address).toBe('0.0.0.0');
+  });
+});
+
+describe('loadConfig: Ollama through the SSH connection', () => {
+  const ssh = { HOME: '/h', USER: 'me', SSH_HOST: '10.0.1.201' };
+  const ollamaOf = (env: NodeJS.ProcessEnv) => {
+    const h = loadConfig(env).hosts[0]!;
+    return { url: h.ollama_url, tunnel: h.ollama_tunnel };
+  };
+
+  it('environment: OLLAMA_URL is the address on the host; OLLAMA_TUNNEL=false dials it directly', () => {
+    expect(ollamaOf({ ...ssh, OLLAMA_URL: 'http://127.0.0.1:11500/' })).toEqual({ url: 'http://127.0.0.1:11500', tunnel: true });
+    // Without the tunnel and without a URL, Ollama is looked for on the SSH host's address, as before.
+    expect(ollamaOf({ ...ssh, OLLAMA_TUNNEL: 'false' })).toEqual({ url: 'http://10.0.1.201:11434', tunnel: false });
+    expect(ollamaOf({ ...ssh, SSH_HOST: 'fe80::1', OLLAMA_TUNNEL: 'no' })).toEqual({ url: 'http://[fe80::1]:11434', tunnel: false });
+    expect(ollamaOf({ ...ssh, OLLAMA_TUNNEL: 'true' })).toEqual({ url: 'http://127.0.0.1:11434', tunnel: true });
+    // A local host has no SSH connection to tunnel through.
+    expect(ollamaOf({ HOME: '/h', OLLAMA_TUNNEL: 'true' })).toEqual({ url: 'http://127.0.0.1:11434', tunnel: false });
+  });
+
+  it('YAML: ollama.url and ollama.tunnel per host, the older ollama_url still read, the environment on top', () => {
+    const file = yamlFile(
+      'hosts:\n' +
+        '  a: {ssh: {host: gpu-a}, ollama: {url: "http://127.0.0.1:11434"}}\n' +
+        '  b: {ssh: {host: gpu-b}, ollama: {tunnel: false}}\n' +
+        '  c: {ssh: {host: gpu-c}, ollama_url: "http://10.0.0.3:11434"}\n' +
+        '  d: {transport: local, ollama: {url: "https://ollama.lan"}}\n',
+    );
+    const hosts = loadConfig({ HOME: '/h', CONFIG_FILE: file }).hosts.map((h) => [h.name, h.ollama_url, h.ollama_tunnel]);
+    expect(hosts).toEqual([
+      ['a', 'http://127.0.0.1:11434', true],
+      ['b', 'http://gpu-b:11434', false],
+      ['c', 'http://10.0.0.3:11434', true],
+      ['d', 'https://ollama.lan', false],
+    ]);
+    // OLLAMA_URL replaces the file's value whichever spelling the file used.
+    const env = { HOME: '/h', CONFIG_FILE: file, HOST_NAME: 'c', OLLAMA_URL: 'http://127.0.0.1:9' };
+    expect(loadConfig(env).hosts.find((h) => h.name === 'c')!.ollama_url).toBe('http://127.0.0.1:9');
+  });
+
+  it('refuses what cannot work, naming the variable or the YAML path', () => {
+    expect(error({ ...ssh, OLLAMA_TUNNEL: 'maybe' })).toBe('OLLAMA_TUNNEL: must be a boolean value');
+    expect(error({ ...ssh, OLLAMA_URL: 'ftp://x' })).toBe('OLLAMA_URL: must be an http:// or https:// URL');
+    expect(error({ ...ssh, OLLAMA_URL: 'https://127.0.0.1:11434' })).toBe(
+      'OLLAMA_URL: https:// cannot be used through the SSH connection (it already encrypts); use http://, or set OLLAMA_TUNNEL=false (ollama.tunnel: false) to connect directly',
+    );
+    expect(ollamaOf({ ...ssh, OLLAMA_URL: 'https://gpu:11434', OLLAMA_TUNNEL: 'false' })).toEqual({
+      url: 'https://gpu:11434',
+      tunnel: false,
+    });
+    const both = yamlFile('hosts:\n  a: {ssh: {host: g}, ollama_url: "http://x:1", ollama: {url: "http://y:2"}}\n');
+    expect(error({ HOME: '/h', CONFIG_FILE: both })).toBe('hosts.a: give ollama.url or ollama_url (its older spelling), not both');
+    const typo = yamlFile('hosts:\n  a: {ssh: {host: g}, ollama: {tunel: false}}\n');
+    expect(error({ HOME: '/h', CONFIG_FILE: typo })).toMatch(/^hosts\.a\.ollama\.tunel: /);
+    const notBool = yamlFile('hosts:\n  a: {ssh: {host: g}, ollama: {tunnel: "off"}}\n');
+    expect(error({ HOME: '/h', CONFIG_FILE: notBool })).toBe('hosts.a.ollama.tunnel: must be a boolean value');
   });
 });

@@ -1,8 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
-import type { AxiosInstance, AxiosResponse, Method } from 'axios';
+import type { AxiosInstance, AxiosRequestConfig, AxiosResponse, Method } from 'axios';
 import { AppError } from '../../common/errors.js';
+import { ForwardError } from '../ssh/ssh-errors.js';
 import { NdjsonLineError, readNdjson } from './ndjson.js';
 
 /*
@@ -159,6 +160,19 @@ export interface OllamaClientOptions {
   idleTimeoutMs?: number;
   /** Largest non-streaming answer accepted. Default 64 MiB (a verbose `show` can be large). */
   maxResponseBytes?: number;
+  /**
+   * Reach Ollama through this instead of a TCP connection from the server: for an ssh host, a forwarded
+   * channel on its SSH connection, so baseUrl is the address as the SSH host sees it and Ollama can stay
+   * on that host's loopback. http:// only (the SSH connection already encrypts).
+   */
+  tunnel?: OllamaTunnel;
+}
+
+export interface OllamaTunnel {
+  /** The SSH connection, "user@host:port", for messages. */
+  via: string;
+  /** A connected stream to host:port as the SSH host sees them; `timeoutMs` bounds opening it. */
+  open(host: string, port: number, options: { timeoutMs: number }): Promise<Duplex>;
 }
 
 export interface OllamaStreamOptions {
@@ -235,6 +249,24 @@ function withConnectTimeout<T extends http.Agent>(agent: T, timeoutMs: number): 
   return agent;
 }
 
+/**
+ * A keep-alive agent whose connections are the tunnel's streams: one forwarded channel per HTTP
+ * connection, pooled and reused like sockets. The Agent accepts a connection handed to
+ * createConnection's callback later instead of returned at once.
+ */
+function tunnelAgent(tunnel: OllamaTunnel, timeoutMs: number): http.Agent {
+  const agent = new http.Agent({ keepAlive: true });
+  agent.createConnection = ((options: http.ClientRequestArgs, callback: (err: Error | null, stream?: Duplex) => void) => {
+    const host = (options.hostname ?? options.host ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1');
+    tunnel.open(host, Number(options.port) || 80, { timeoutMs }).then(
+      (stream) => callback(null, stream),
+      (err: Error) => callback(err),
+    );
+    return undefined;
+  }) as unknown as http.Agent['createConnection'];
+  return agent;
+}
+
 interface CallContext {
   method: Method;
   path: string;
@@ -245,6 +277,7 @@ interface CallContext {
 export class OllamaClient {
   readonly baseUrl: string;
   readonly hostName: string | undefined;
+  private readonly tunnelVia: string | undefined;
   private readonly connectTimeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly idleTimeoutMs: number;
@@ -264,14 +297,20 @@ export class OllamaClient {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new TypeError(`Ollama base URL '${options.baseUrl}' must start with http:// or https://`);
     }
+    if (options.tunnel && url.protocol !== 'http:') {
+      throw new TypeError(`Ollama base URL '${options.baseUrl}' must start with http:// when reached through SSH`);
+    }
     this.baseUrl = url.toString().replace(/\/+$/, '');
     this.hostName = options.hostName;
+    this.tunnelVia = options.tunnel?.via;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60000;
     this.maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
 
-    this.httpAgent = withConnectTimeout(new http.Agent({ keepAlive: true }), this.connectTimeoutMs);
+    this.httpAgent = options.tunnel
+      ? tunnelAgent(options.tunnel, this.connectTimeoutMs)
+      : withConnectTimeout(new http.Agent({ keepAlive: true }), this.connectTimeoutMs);
     this.httpsAgent = withConnectTimeout(new https.Agent({ keepAlive: true }), this.connectTimeoutMs);
   }
 
@@ -385,9 +424,7 @@ export class OllamaClient {
     const timer = setTimeout(() => controller.abort(REQUEST_TIMEOUT), this.requestTimeoutMs);
     let response: AxiosResponse<ArrayBuffer>;
     try {
-      response = await (
-        await this.http()
-      ).request<ArrayBuffer>({
+      response = await this.send<ArrayBuffer>({
         method: ctx.method,
         url: ctx.path,
         data: body,
@@ -433,9 +470,7 @@ export class OllamaClient {
 
     try {
       armIdle();
-      const response = await (
-        await this.http()
-      ).request<Readable>({
+      const response = await this.send<Readable>({
         method: ctx.method,
         url: ctx.path,
         data: body,
@@ -503,7 +538,7 @@ export class OllamaClient {
       if (err instanceof NdjsonLineError) {
         throw this.unexpected(ctx.path, `a stream line that is not JSON: ${quoteSnippet(err.snippet)}`);
       }
-      throw this.transportError(err, ctx, controller.signal, gotResponse);
+      throw this.transportError(err, ctx, controller.signal, gotResponse, request);
     } finally {
       clearTimeout(idleTimer);
       signal?.removeEventListener('abort', onUserAbort);
@@ -516,8 +551,26 @@ export class OllamaClient {
     }
   }
 
+  /**
+   * Sends a request, once more when a pooled keep-alive connection turned out to be closed already (the
+   * server, or sshd for a tunnel, closed it while idle and the close crossed our request: Node's
+   * `request.reusedSocket` case). Nothing reached Ollama then, so sending again is safe.
+   */
+  private async send<T>(config: AxiosRequestConfig): Promise<AxiosResponse<T>> {
+    const client = await this.http();
+    try {
+      return await client.request<T>(config);
+    } catch (err) {
+      const e = err as { request?: { reusedSocket?: boolean }; response?: unknown };
+      const reset = ['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE'].includes(errorCode(err) ?? '');
+      if (!reset || !e.request?.reusedSocket || e.response !== undefined || config.signal?.aborted) throw err;
+      return client.request<T>(config);
+    }
+  }
+
   private target(): string {
-    return `Ollama at ${this.baseUrl}${this.hostName ? ` (host '${this.hostName}')` : ''}`;
+    const where = [this.hostName && `host '${this.hostName}'`, this.tunnelVia && `through SSH to ${this.tunnelVia}`].filter(Boolean);
+    return `Ollama at ${this.baseUrl}${where.length ? ` (${where.join(', ')})` : ''}`;
   }
 
   private unexpected(path: string, what: string): AppError {
@@ -554,7 +607,7 @@ export class OllamaClient {
     );
   }
 
-  private transportError(err: unknown, ctx: CallContext, signal: AbortSignal, midStream: boolean): AppError {
+  private transportError(err: unknown, ctx: CallContext, signal: AbortSignal, midStream: boolean, request?: http.ClientRequest): AppError {
     if (signal.aborted && signal.reason === REQUEST_TIMEOUT) {
       return new AppError(
         504,
@@ -563,10 +616,50 @@ export class OllamaClient {
           'it may be busy (loading a model) or stuck. Try again, and check the Ollama log on the host if it persists.',
       );
     }
-    const code = errorCode(err);
+    // The SSH connection itself failed (refused, auth, host key, timeout): its message says what to do.
+    const ssh = findInChain(err, (e): e is AppError => e instanceof AppError);
+    if (ssh) return new AppError(ssh.status, ssh.code, `${this.target()} cannot be reached because SSH failed: ${ssh.message}`);
+    // A tunnel that failed mid-response ends the response with a plain "aborted"; why is on the socket.
+    const isForward = (e: unknown): e is ForwardError => e instanceof ForwardError;
+    const socketError = (request ?? (err as { request?: http.ClientRequest }).request)?.socket?.errored;
+    const forward = findInChain(err, isForward) ?? findInChain(socketError, isForward);
+    const code = forward?.code ?? errorCode(err);
     const port = new URL(this.baseUrl).port || (this.baseUrl.startsWith('https:') ? '443' : '80');
     const hostname = new URL(this.baseUrl).hostname;
+    // Node's HTTP parser (HPE_*): something answered, but not in HTTP.
+    if (code?.startsWith('HPE_')) {
+      return this.unexpected(ctx.path, `something that is not HTTP (${code})`);
+    }
     switch (code) {
+      case 'SSH_FORWARD_PROHIBITED':
+        return new AppError(
+          502,
+          'OLLAMA_UNREACHABLE',
+          `${this.target()} cannot be reached: ${forward?.message ?? 'sshd refused to forward the connection'}. ` +
+            'Allow it in /etc/ssh/sshd_config on the host with `AllowTcpForwarding local` (or yes; a Match User block limits it ' +
+            `to this account), make sure no PermitOpen, DisableForwarding or no-port-forwarding key option excludes ${hostname}:${port}, ` +
+            'and reload sshd; or set OLLAMA_TUNNEL=false (ollama.tunnel: false) to reach Ollama over the network instead.',
+        );
+      case 'SSH_FORWARD_TIMEOUT':
+        return new AppError(
+          504,
+          'OLLAMA_TIMEOUT',
+          `${this.target()} cannot be reached: ${forward?.message ?? 'the forwarded connection did not open'}; ` +
+            'the SSH connection may be stalled or the host overloaded. Try again.',
+        );
+      case 'SSH_CONNECTION_DROPPED':
+        return new AppError(
+          503,
+          'HOST_UNREACHABLE',
+          `${this.target()}: the SSH connection dropped ${midStream ? `in the middle of ${ctx.action}` : `during ${ctx.action}`}; ` +
+            'it is re-opened on the next call, so try again (a pull resumes where it stopped).',
+        );
+      case 'SSH_FORWARD_FAILED':
+        return new AppError(
+          502,
+          'OLLAMA_UNREACHABLE',
+          `${this.target()} cannot be reached: ${forward?.message ?? 'the forwarded connection failed'}; check that ollama is running on the host and the URL is right.`,
+        );
       case CONNECT_TIMEOUT_CODE:
       case 'ETIMEDOUT':
         return new AppError(
@@ -579,7 +672,10 @@ export class OllamaClient {
         return new AppError(
           502,
           'OLLAMA_UNREACHABLE',
-          `${this.target()} refused the connection; check that ollama is running and listening on that address (OLLAMA_HOST=0.0.0.0).`,
+          this.tunnelVia
+            ? `${this.target()} refused the connection on the host; check that ollama is running there (systemctl status ollama) ` +
+                `and that the Ollama URL is the address it listens on as the host sees it (Ollama's default: 127.0.0.1:11434).`
+            : `${this.target()} refused the connection; check that ollama is running and listening on that address (OLLAMA_HOST=0.0.0.0).`,
         );
       case 'ENOTFOUND':
       case 'EAI_AGAIN':
@@ -627,6 +723,22 @@ export class OllamaClient {
 // ---------------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------------
+
+/** The first error in `err`'s cause chain (or AggregateError members) that matches. */
+function findInChain<T>(err: unknown, match: (e: unknown) => e is T, depth = 0): T | undefined {
+  if (!err || typeof err !== 'object' || depth > 4) return undefined;
+  if (match(err)) return err;
+  const e = err as { cause?: unknown; errors?: unknown };
+  const fromCause = findInChain(e.cause, match, depth + 1);
+  if (fromCause) return fromCause;
+  if (Array.isArray(e.errors)) {
+    for (const inner of e.errors) {
+      const found = findInChain(inner, match, depth + 1);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
 
 /** Finds a Node/axios error code, looking through `cause` and AggregateError (dual-stack connects). */
 function errorCode(err: unknown, depth = 0): string | undefined {

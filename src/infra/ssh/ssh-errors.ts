@@ -196,3 +196,50 @@ export function hostKeyError(t: SshTarget, p: HostKeyProblem): AppError {
   }
   return new AppError(503, 'HOST_KEY_MISMATCH', message);
 }
+
+/**
+ * A forwarded connection (direct-tcpip channel) that could not be opened or was lost. Not an AppError:
+ * the caller knows what is behind the port (Ollama) and words the message; `code` says what happened
+ * in the terms of a TCP connect (ECONNREFUSED, ETIMEDOUT, ...) or one of the SSH_FORWARD_* codes.
+ */
+export class ForwardError extends Error {
+  constructor(
+    /** ECONNREFUSED etc., or SSH_FORWARD_PROHIBITED, SSH_FORWARD_TIMEOUT, SSH_FORWARD_FAILED, SSH_CONNECTION_DROPPED. */
+    readonly code: string,
+    message: string,
+    /** The SSH connection, "user@host:port". */
+    readonly via: string,
+  ) {
+    super(message);
+    this.name = 'ForwardError';
+  }
+}
+
+/**
+ * sshd refuses a direct-tcpip channel with a reason code and, for a failed connect, strerror() as the
+ * description (OpenSSH 9.2: "Connection refused"). Reason 1 (administratively prohibited) is
+ * AllowTcpForwarding no / local-only, DisableForwarding, a PermitOpen that does not list the target, or
+ * `restrict`/`no-port-forwarding` on the key.
+ */
+export function forwardOpenError(t: SshTarget, dest: string, reason: unknown, description: string): ForwardError {
+  const text = oneLine(description || 'no reason given');
+  if (reason === 1) {
+    return new ForwardError(
+      'SSH_FORWARD_PROHIBITED',
+      `sshd on ${t.address} refused to forward to ${dest} (administratively prohibited: ${text})`,
+      t.address,
+    );
+  }
+  const errno = /refused/i.test(text)
+    ? 'ECONNREFUSED'
+    : /timed out/i.test(text)
+      ? 'ETIMEDOUT'
+      : /no route/i.test(text)
+        ? 'EHOSTUNREACH'
+        : /network is unreachable/i.test(text)
+          ? 'ENETUNREACH'
+          : /unknown host|not known|resolve/i.test(text)
+            ? 'ENOTFOUND'
+            : 'SSH_FORWARD_FAILED';
+  return new ForwardError(errno, `${t.address} could not connect to ${dest} (${text})`, t.address);
+}

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { AppError } from '../../common/errors.js';
@@ -12,6 +13,7 @@ import type { ConnectionState, ExecOptions, ExecResult, HostTransport, Transport
 import { ChannelLimiter } from './channel-limiter.js';
 import { PidPreamble, withPidPreamble } from './pid-preamble.js';
 import { withCwd } from './shell-quote.js';
+import { TunnelSocket } from './tunnel-socket.js';
 import {
   checkHostKey,
   fingerprintMatches,
@@ -27,6 +29,9 @@ import {
   channelOpenError,
   connectError,
   droppedDuringExec,
+  formatSeconds,
+  forwardOpenError,
+  ForwardError,
   hostKeyError,
   keyParseError,
   keyReadError,
@@ -217,6 +222,71 @@ export class SshTransport implements HostTransport {
       });
     }
     return conn.sftp;
+  }
+
+  // ---- Forwarded connections (Ollama through the SSH connection) ----------------------------------
+
+  /**
+   * A TCP connection from the SSH host to `host:port` (as that host sees them) over a direct-tcpip
+   * channel on the shared connection, as a socket for an http.Agent. Not counted against maxChannels:
+   * sshd's MaxSessions limits shell, exec and subsystem sessions only, not forwarded connections
+   * (sshd_config(5); checked with MaxSessions 1 in the tunnel tests). Rejects with the connection's
+   * AppError when SSH itself fails, or a ForwardError when the channel is refused, silent or lost.
+   */
+  async forwardOut(host: string, port: number, options: { timeoutMs: number }): Promise<Duplex> {
+    if (this.closed) throw transportClosed(this.target);
+    const conn = await this.connection();
+    const dest = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const lost = () => new ForwardError('SSH_CONNECTION_DROPPED', `the SSH connection to ${this.address} dropped`, this.address);
+    const channel = await new Promise<ClientChannel>((resolve, reject) => {
+      let settled = false;
+      const settle = (err: Error | undefined, ch?: ClientChannel) => {
+        if (settled) {
+          // Opened after we gave up on it: let go of it.
+          ch?.close();
+          return;
+        }
+        settled = true;
+        clearTimeout(timer);
+        conn.onDrop.delete(onDrop);
+        if (err) reject(err);
+        else resolve(ch!);
+      };
+      // A wedged connection (no RST, no FIN) answers nothing: bound the wait like an exec channel open.
+      const timer = setTimeout(
+        () =>
+          settle(
+            new ForwardError(
+              'SSH_FORWARD_TIMEOUT',
+              `${this.address} did not open a forwarded connection to ${dest} within ${formatSeconds(options.timeoutMs)}`,
+              this.address,
+            ),
+          ),
+        options.timeoutMs,
+      );
+      const onDrop = () => settle(lost());
+      conn.onDrop.add(onDrop);
+      try {
+        // The originator address and port are informational (sshd logs them); nothing listens there.
+        conn.client.forwardOut('127.0.0.1', 0, host, port, (err, ch) => {
+          if (err) {
+            const e = err as Error & { reason?: unknown };
+            const description = e.message.replace(/^\(SSH\) Channel open failure: /, '');
+            return settle(conn.alive ? forwardOpenError(this.target, dest, e.reason, description) : lost());
+          }
+          settle(undefined, ch);
+        });
+      } catch (err) {
+        // ssh2 throws "Not connected" synchronously when the socket went away under us.
+        this.markDead(conn, (err as Error).message);
+        settle(lost());
+      }
+    });
+    const socket = new TunnelSocket(channel, () => (conn.alive ? undefined : lost()));
+    const onDrop = () => socket.destroy(lost());
+    conn.onDrop.add(onDrop);
+    socket.once('close', () => conn.onDrop.delete(onDrop));
+    return socket;
   }
 
   async exec(command: string, options: ExecOptions): Promise<ExecResult> {
