@@ -87,7 +87,8 @@ class RawServer {
 }
 
 class RawGpu {
-  @IsOptional() @IsIn(['on', 'off']) sampler?: 'on' | 'off';
+  // YAML 1.1 readers (and people) write on/off as booleans; both spellings mean the same.
+  @IsOptional() @IsIn(['on', 'off', true, false], { message: 'must be on or off' }) sampler?: 'on' | 'off' | boolean;
   @IsOptional() @IsInt() @Min(200) @Max(60_000) sample_interval_ms?: number;
   @IsOptional() @IsInt() @Min(1) @Max(7 * 24 * 3600) sampler_idle_seconds?: number;
   @IsOptional() @IsIn(['auto', 'always']) history?: 'auto' | 'always';
@@ -378,7 +379,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     allowed_hosts: server.allowed_hosts ?? [],
     audit_log: server.audit_log,
     gpu: {
-      sampler: (gpu.sampler ?? 'on') === 'on',
+      sampler: gpu.sampler === undefined || gpu.sampler === 'on' || gpu.sampler === true,
       sample_interval_ms: gpu.sample_interval_ms ?? 1000,
       sampler_idle_seconds: gpu.sampler_idle_seconds ?? 600,
       history: gpu.history ?? 'auto',
