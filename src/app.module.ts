@@ -13,6 +13,7 @@ import { FilesModule } from './modules/files/files.module.js';
 import { GpuModule } from './modules/gpu/gpu.module.js';
 import { HostsModule } from './modules/hosts/hosts.module.js';
 import { OllamaModule } from './modules/ollama/ollama.module.js';
+import { PanelModule } from './modules/panel/panel.module.js';
 import { ShellModule } from './modules/shell/shell.module.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
 
@@ -31,6 +32,7 @@ export class AppModule {
         OllamaModule,
         ShellModule,
         FilesModule,
+        PanelModule,
         McpModule,
       ],
       controllers: [HealthController, OpenApiController],

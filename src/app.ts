@@ -38,7 +38,8 @@ export async function createApp(config: AppConfig, logger?: LoggerService | fals
     app.enableCors({
       origin: config.cors_origins,
       allowedHeaders: ['Authorization', 'Content-Type', 'X-Session-Id', 'Mcp-Session-Id', 'Mcp-Protocol-Version'],
-      exposedHeaders: ['Mcp-Session-Id'],
+      // Content-Disposition: a browser-called tool server's client (Open WebUI) reads it to embed show_panel's page.
+      exposedHeaders: ['Mcp-Session-Id', 'Content-Disposition'],
       methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
       maxAge: 600,
     });

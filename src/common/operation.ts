@@ -35,7 +35,45 @@ export interface OperationDef {
   progress?: boolean;
   /** Audit each call (all write and shell operations). */
   audited?: boolean;
+  /**
+   * The REST answer is an HTML page for the user (text/html, shown inline), not JSON for the model.
+   * The service then returns a PresentedResult: REST sends its `html`, MCP its `text` and `structured`.
+   */
+  html?: boolean;
+  /** MCP Apps: the `ui://` resource that renders this tool's results in clients that support it. */
+  uiResourceUri?: string;
 }
+
+/** What an `html` operation's service method returns: one answer for each surface. */
+export interface PresentedResult {
+  /** The self-contained page REST answers. */
+  html: string;
+  /** The MCP text content: a summary for clients that show no UI (and for the model). */
+  text: string;
+  /** MCP structuredContent, for the UI resource that renders the result. */
+  structured: Record<string, unknown>;
+}
+
+/** A `ui://` resource served over MCP (resources/list, resources/read), e.g. an MCP App's view. */
+export interface UiResourceDef {
+  uri: string;
+  name: string;
+  description: string;
+  mimeType: string;
+  /** The resource's text (an HTML document); built on first read. */
+  text: () => string;
+}
+
+const uiResources = new Map<string, UiResourceDef>();
+
+export function defineUiResource(def: UiResourceDef): UiResourceDef {
+  if (uiResources.has(def.uri)) throw new Error(`UI resource ${def.uri} defined twice`);
+  uiResources.set(def.uri, def);
+  return def;
+}
+
+export const uiResourceList = (): UiResourceDef[] => [...uiResources.values()];
+export const findUiResource = (uri: string): UiResourceDef | undefined => uiResources.get(uri);
 
 /** OpenAPI path template ("/ollama/jobs/{job_id}") of an operation's Express route path ("/ollama/jobs/:job_id"). */
 export const openApiPath = (op: Pick<OperationDef, 'path'>) => op.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');

@@ -1,5 +1,6 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Caller } from '../common/auth.js';
+import { findUiResource, uiResourceList } from '../common/operation.js';
 import type { ToolRunner } from './tool-runner.js';
 
 const INSTRUCTIONS =
@@ -11,12 +12,29 @@ const INSTRUCTIONS =
  */
 export async function createMcpServer(runner: ToolRunner, caller: Caller, version: string): Promise<Server> {
   // Loaded on first use: the SDK (with zod) costs ~140 ms of start-up for a server only used over REST.
-  const [{ Server }, { CallToolRequestSchema, ListToolsRequestSchema }] = await Promise.all([
-    import('@modelcontextprotocol/sdk/server/index.js'),
-    import('@modelcontextprotocol/sdk/types.js'),
-  ]);
-  const server = new Server({ name: 'gpu-host-tools', version }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+  const [
+    { Server },
+    { CallToolRequestSchema, ErrorCode, ListResourcesRequestSchema, ListToolsRequestSchema, McpError, ReadResourceRequestSchema },
+  ] = await Promise.all([import('@modelcontextprotocol/sdk/server/index.js'), import('@modelcontextprotocol/sdk/types.js')]);
+  const server = new Server(
+    { name: 'gpu-host-tools', version },
+    { capabilities: { tools: {}, resources: {} }, instructions: INSTRUCTIONS },
+  );
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: runner.list(caller) }));
+  // The UI resources (MCP Apps views) hold no data: a view gets its data from the tool result it renders.
+  server.setRequestHandler(ListResourcesRequestSchema, async () => ({
+    resources: uiResourceList().map(({ uri, name, description, mimeType }) => ({ uri, name, description, mimeType })),
+  }));
+  server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
+    const resource = findUiResource(request.params.uri);
+    if (!resource) {
+      const known = uiResourceList()
+        .map((r) => r.uri)
+        .join(', ');
+      throw new McpError(ErrorCode.InvalidParams, `No resource "${request.params.uri}"; the server has: ${known}.`);
+    }
+    return { contents: [{ uri: resource.uri, mimeType: resource.mimeType, text: resource.text() }] };
+  });
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const token = request.params._meta?.progressToken;
     const onProgress =

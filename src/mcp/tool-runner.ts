@@ -4,7 +4,7 @@ import { AuthService, type Caller } from '../common/auth.js';
 import { CallRecorder } from '../common/call-recorder.js';
 import { toAppError } from '../common/error-filter.js';
 import { AppError, errorBody } from '../common/errors.js';
-import { findOperation, openApiPath, operations, type OperationDef } from '../common/operation.js';
+import { findOperation, openApiPath, operations, type OperationDef, type PresentedResult } from '../common/operation.js';
 import { validateInput } from '../common/validation.js';
 import { OpenApiDocuments } from '../openapi/openapi.controller.js';
 import { inputSchemaOf, type JsonSchema } from './tool-schemas.js';
@@ -15,6 +15,8 @@ export interface McpTool {
   description: string;
   inputSchema: JsonSchema;
   annotations: { title: string; readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean; openWorldHint: boolean };
+  /** MCP Apps (io.modelcontextprotocol/ui): the resource that renders this tool's results. */
+  _meta?: { ui: { resourceUri: string } };
 }
 
 export interface ToolResult {
@@ -74,6 +76,10 @@ export class ToolRunner {
         (input: unknown, ctx: CallContext) => Promise<object>
       >;
       const result = await service[op.id](input, { caller, onProgress: op.progress ? extra.onProgress : undefined, signal: extra.signal });
+      if (op.html) {
+        const presented = result as PresentedResult;
+        return { content: [{ type: 'text', text: presented.text }], structuredContent: presented.structured };
+      }
       return { content: [{ type: 'text', text: JSON.stringify(result) }], structuredContent: result as Record<string, unknown> };
     } catch (err) {
       const e = toAppError(err);
@@ -117,6 +123,7 @@ export class ToolRunner {
               idempotentHint: op.idempotent ?? op.scope === 'read',
               openWorldHint: false,
             },
+            ...(op.uiResourceUri ? { _meta: { ui: { resourceUri: op.uiResourceUri } } } : {}),
           },
         ]),
       );

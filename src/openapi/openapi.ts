@@ -25,7 +25,21 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
   doc.paths = Object.fromEntries(Object.entries(doc.paths).sort(([a], [b]) => a.localeCompare(b)));
   doc.tags = AREAS.map((name) => ({ name }));
   markIntegers(doc);
+  markHtmlAnswers(doc);
   return doc;
+}
+
+/** Operations answering an HTML page document their 200 as text/html (Open WebUI then embeds it). */
+function markHtmlAnswers(doc: OpenAPIObject): void {
+  for (const op of operations()) {
+    if (!op.html) continue;
+    const item = (doc.paths[openApiPath(op)] as Record<string, any>)?.[op.method.toLowerCase()];
+    if (!item?.responses) continue;
+    item.responses['200'] = {
+      description: 'A self-contained HTML page (inline styles and script, no external requests), sent with Content-Disposition: inline.',
+      content: { 'text/html': { schema: { type: 'string' } } },
+    };
+  }
 }
 
 /**

@@ -204,6 +204,50 @@ class GpuSeries {
     return this.view(acc);
   }
 
+  /**
+   * The readings in [from, to] averaged into buckets of `bucketMs` (for charts): bucket start times and,
+   * per metric, the mean of its readings or null where a bucket has none (a gap stays a gap).
+   */
+  chart(from: number, to: number, bucketMs: number): GpuChartSeries {
+    const buckets = Math.max(1, Math.ceil((to - from) / bucketMs));
+    const sum = new Float64Array(buckets * METRICS);
+    const count = new Uint32Array(buckets * METRICS);
+    for (let i = 0; i < this.fineCount; i++) {
+      const slot = (this.fineNext - 1 - i + FINE_SLOTS) % FINE_SLOTS;
+      const at = this.at[slot];
+      if (at < from) break;
+      if (at > to) continue;
+      const b = Math.min(buckets - 1, Math.floor((at - from) / bucketMs));
+      for (let m = 0; m < METRICS; m++) {
+        const v = this.values[slot * METRICS + m];
+        if (Number.isNaN(v)) continue;
+        sum[b * METRICS + m] += v;
+        count[b * METRICS + m]++;
+      }
+    }
+    const times: number[] = [];
+    const series: Array<Array<number | null>> = [[], [], [], []];
+    for (let b = 0; b < buckets; b++) {
+      if (!count.subarray(b * METRICS, b * METRICS + METRICS).some((c) => c > 0)) continue;
+      times.push(from + b * bucketMs);
+      for (let m = 0; m < METRICS; m++) {
+        const c = count[b * METRICS + m];
+        series[m].push(c === 0 ? null : round(sum[b * METRICS + m] / c));
+      }
+    }
+    const [utilization_percent, memory_used_mb, temperature_celsius, power_draw_watts] = series;
+    return {
+      index: this.index,
+      uuid: this.uuid,
+      name: this.name,
+      times,
+      utilization_percent,
+      memory_used_mb,
+      temperature_celsius,
+      power_draw_watts,
+    };
+  }
+
   private processesSince(from: number, to: number): GpuHistoryProcess[] {
     const from0 = Math.floor(from / MINUTE_MS) * MINUTE_MS;
     let top: GpuHistoryProcess[] = [];
@@ -239,6 +283,18 @@ class GpuSeries {
 
 function round(v: number): number {
   return Math.round(v * 100) / 100;
+}
+
+/** One GPU's readings over a window, bucketed for a chart (times in ms since the epoch). */
+export interface GpuChartSeries {
+  index: number;
+  uuid: string;
+  name: string;
+  times: number[];
+  utilization_percent: Array<number | null>;
+  memory_used_mb: Array<number | null>;
+  temperature_celsius: Array<number | null>;
+  power_draw_watts: Array<number | null>;
 }
 
 export interface HistoryWindow {
@@ -280,5 +336,13 @@ export class HostGpuHistory {
       .filter((g) => g.samples > 0)
       .sort((a, b) => a.index - b.index);
     return { from, to: now, resolution_seconds: fine ? this.intervalMs / 1000 : 60, gpus };
+  }
+
+  /** Per GPU (index order), the readings of the `windowMs` before `now` in buckets of `bucketMs` (see GpuSeries.chart). */
+  chart(now: number, windowMs: number, bucketMs: number): GpuChartSeries[] {
+    return [...this.series.values()]
+      .map((s) => s.chart(now - windowMs, now, bucketMs))
+      .filter((c) => c.times.length > 0)
+      .sort((a, b) => a.index - b.index);
   }
 }

@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig, GpuSettings } from '../../config/config.types.js';
 import { HostRegistry, type Host } from '../../infra/host-registry.js';
 import type { GpuHistoryInput, GpuHistoryResult, GpuStatusInput, GpuStatusResult } from './dto/gpu.dto.js';
-import { HostGpuHistory } from './gpu-history.js';
+import { HostGpuHistory, type GpuChartSeries } from './gpu-history.js';
 import { GpuSampler } from './gpu-sampler.js';
 import {
   QueryFieldRefused,
@@ -103,6 +103,15 @@ export class GpuService implements OnApplicationShutdown {
     const fresh = this.freshSample(st);
     if (fresh) return this.result(host, this.withVersions(st, fresh.reading), fresh.at);
     return this.result(host, await this.read(host), this.now());
+  }
+
+  /**
+   * The history's readings as chart series (the dashboard and panels draw them). Reads what is kept and
+   * does not count as a call: it neither starts a sampler nor keeps one alive.
+   */
+  gpu_chart(hostName: string, windowMs: number, bucketMs: number): GpuChartSeries[] {
+    const host = this.hosts.get(hostName);
+    return this.state.get(host.name)?.history?.chart(this.now(), windowMs, bucketMs) ?? [];
   }
 
   /** Whether a sampler is running for the host (for tests and the README's claims). */
