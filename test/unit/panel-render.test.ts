@@ -220,6 +220,8 @@ describe('sections', () => {
     const html = renderHost(view({ charts }), 'gpus', NOW);
     const attr = /data-history="([^"]*)"/.exec(html)![1].replace(/&quot;/g, '"');
     expect(JSON.parse(attr)).toEqual({
+      from: NOW / 1000 - 3600,
+      to: NOW / 1000,
       t: [NOW / 1000, NOW / 1000 + 15],
       s: [
         [10, null],

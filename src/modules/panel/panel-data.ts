@@ -12,6 +12,7 @@ import type { HostInfo, HostResourcesResult } from '../hosts/dto/hosts.dto.js';
 import { HostsService } from '../hosts/hosts.service.js';
 import type { OllamaJob, OllamaRunningModelsResult } from '../ollama/dto/ollama.dto.js';
 import { OllamaService } from '../ollama/ollama.service.js';
+import { CHART_BUCKET_MS, CHART_WINDOW_MS } from './render/sections.js';
 
 /** A source's answer, or the error its operation would have answered (code and message only). */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
@@ -26,10 +27,6 @@ export interface HostView {
   jobs?: OllamaJob[];
   resources?: Outcome<HostResourcesResult>;
 }
-
-/** The charts cover the last hour in 15 s buckets: 240 points per line, enough for a phone or a wide screen. */
-export const CHART_WINDOW_MS = 3600_000;
-export const CHART_BUCKET_MS = 15_000;
 
 async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
   try {

@@ -42,19 +42,18 @@ td.name{white-space:normal;overflow-wrap:anywhere}.n{text-align:right}td.barcell
 export const CHARTS_JS = `
 (function(){
   var COLORS=['#2f6fde','#1f8a4c','#c62f2f','#d88a00'];
-  var UNITS=['%','MiB','°C','W'];
   var live={};
-  function options(i,width){
+  function options(i,width,span){
     return {width:width,height:120,legend:{show:false},cursor:{show:false},
-      scales:{x:{time:true},y:{range:function(u,min,max){return i===0?[0,100]:[Math.min(0,min),max>0?max*1.1:1]}}},
+      scales:{x:{time:true,range:function(){return [span.from,span.to]}},y:{range:function(u,min,max){return i===0?[0,100]:[0,max>0?max*1.15:1]}}},
       axes:[{size:24,font:'11px system-ui',stroke:'#888',grid:{stroke:'rgba(128,128,128,.2)'}},
-            {size:48,font:'11px system-ui',stroke:'#888',grid:{stroke:'rgba(128,128,128,.2)'},values:function(u,v){return v.map(function(x){return x+' '+UNITS[i]})}}],
-      series:[{},{stroke:COLORS[i],fill:COLORS[i]+'22',width:1.5,spanGaps:false,points:{show:false}}]};
+            {size:52,font:'11px system-ui',stroke:'#888',grid:{stroke:'rgba(128,128,128,.2)'}}],
+      series:[{},{stroke:COLORS[i],fill:COLORS[i]+'22',width:1.5,spanGaps:false}]};
   }
   function dataOf(el){
     var box=el.closest('[data-history]');var h=JSON.parse(box.getAttribute('data-history'));
     var i=Number(el.getAttribute('data-chart').split('/').pop());
-    return {i:i,data:[h.t,h.s[i]]};
+    return {i:i,span:{from:h.from,to:h.to},data:[h.t,h.s[i]]};
   }
   function adopt(next){
     next.querySelectorAll('.chart[data-chart]').forEach(function(ph){
@@ -69,9 +68,9 @@ export const CHARTS_JS = `
       var key=el.getAttribute('data-chart');seen[key]=true;
       var c=live[key];
       var d=dataOf(el);
-      if(c&&c.el===el){c.u.setData(d.data);return;}
+      if(c&&c.el===el){c.span.from=d.span.from;c.span.to=d.span.to;c.u.setData(d.data);return;}
       if(c)c.u.destroy();
-      live[key]={el:el,u:new uPlot(options(d.i,Math.max(160,el.clientWidth||300)),d.data,el)};
+      live[key]={el:el,span:d.span,u:new uPlot(options(d.i,Math.max(160,el.clientWidth||300),d.span),d.data,el)};
     });
     Object.keys(live).forEach(function(k){if(!seen[k]){live[k].u.destroy();delete live[k];}});
   }
@@ -170,7 +169,8 @@ export const MCP_APP_JS = `
   });
   request('ui/initialize',{appInfo:{name:'gpu-host-tools panel',version:'1'},appCapabilities:{},protocolVersion:'2026-01-26'}).then(function(){
     send({method:'ui/notifications/initialized',params:{}});
+    // Only now: nothing but the handshake goes to the host before it.
+    if(window.ResizeObserver)new ResizeObserver(size).observe(document.body);
   });
-  if(window.ResizeObserver)new ResizeObserver(size).observe(document.body);
 })();
 `;

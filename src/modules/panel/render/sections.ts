@@ -26,6 +26,10 @@ export const PANEL_TITLES: Record<PanelKind, string> = {
   jobs: 'Ollama jobs',
 };
 
+/** The charts cover the last hour in 15 s buckets: 240 points per line, enough for a phone or a wide screen. */
+export const CHART_WINDOW_MS = 3600_000;
+export const CHART_BUCKET_MS = 15_000;
+
 /** The chart lines per GPU, in the order GpuChartSeries keeps them. */
 export const CHART_METRICS = [
   { field: 'utilization_percent', label: 'Utilization', unit: '%' },
@@ -53,11 +57,13 @@ function metric(field: string, label: string, value: string, percent: number | n
 }
 
 /** The chart placeholders and their data (times in seconds, as uPlot wants), drawn by the page's script. */
-function history(host: string, gpu: GpuInfo, series: GpuChartSeries | undefined): string {
+function history(host: string, gpu: GpuInfo, series: GpuChartSeries | undefined, now: number): string {
   const key = `${host}/${gpu.uuid}`;
+  // The x axis is always the whole hour, so a chart with a few minutes of readings does not stretch them.
+  const span = { from: Math.round((now - CHART_WINDOW_MS) / 1000), to: Math.round(now / 1000) };
   const data = series
-    ? { t: series.times.map((t) => Math.round(t / 1000)), s: CHART_METRICS.map((m) => series[m.field]) }
-    : { t: [], s: CHART_METRICS.map(() => []) };
+    ? { ...span, t: series.times.map((t) => Math.round(t / 1000)), s: CHART_METRICS.map((m) => series[m.field]) }
+    : { ...span, t: [], s: CHART_METRICS.map(() => []) };
   const boxes = CHART_METRICS.map(
     (m, i) =>
       `<figure class="chart-box"><figcaption>${m.label} (${esc(m.unit)}), last hour</figcaption><div class="chart" data-chart="${esc(key)}/${i}"></div></figure>`,
@@ -65,7 +71,7 @@ function history(host: string, gpu: GpuInfo, series: GpuChartSeries | undefined)
   return `<div class="history" data-history="${esc(JSON.stringify(data))}">${boxes}</div>`;
 }
 
-function gpuCard(host: string, g: GpuInfo, series: GpuChartSeries | undefined): string {
+function gpuCard(host: string, g: GpuInfo, series: GpuChartSeries | undefined, now: number): string {
   const memPercent = percentOf(g.memory_used_mb, g.memory_total_mb);
   const power =
     g.power_limit_watts == null ? `${num(g.power_draw_watts, 1)} W` : `${num(g.power_draw_watts, 1)} / ${num(g.power_limit_watts)} W`;
@@ -76,7 +82,7 @@ function gpuCard(host: string, g: GpuInfo, series: GpuChartSeries | undefined): 
     // 100 °C is past every GPU's slowdown point: the bar is full well before damage.
     metric('temperature_celsius', 'Temperature', `${num(g.temperature_celsius)} °C`, g.temperature_celsius) +
     metric('power_draw_watts', 'Power', power, percentOf(g.power_draw_watts, g.power_limit_watts)) +
-    `</dl>${history(host, g, series)}</article>`
+    `</dl>${history(host, g, series, now)}</article>`
   );
 }
 
@@ -91,9 +97,9 @@ function processTable(processes: GpuProcess[]): string {
   return `<table class="processes"><thead><tr><th>GPU</th><th>PID</th><th>Process</th><th class="n">Memory</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
-export function renderGpus(host: string, status: GpuStatusResult, charts: GpuChartSeries[] = []): string {
+export function renderGpus(host: string, status: GpuStatusResult, charts: GpuChartSeries[], now: number): string {
   const byUuid = new Map(charts.map((c) => [c.uuid, c]));
-  const cards = status.gpus.map((g) => gpuCard(host, g, byUuid.get(g.uuid))).join('');
+  const cards = status.gpus.map((g) => gpuCard(host, g, byUuid.get(g.uuid), now)).join('');
   const versions = `Driver ${esc(status.driver_version ?? '–')} · CUDA ${esc(status.cuda_version ?? '–')} · read ${clock(status.sampled_at)}`;
   return `<p class="muted">${versions}</p><div class="gpu-list">${cards || '<p class="muted">No GPU listed.</p>'}</div>${processTable(status.processes)}`;
 }
@@ -117,7 +123,7 @@ export function renderJobs(jobs: OllamaJob[]): string {
   return jobs
     .map((j) => {
       const bytes = j.total_bytes > 0 ? ` · ${gb(j.completed_bytes)} of ${gb(j.total_bytes)}` : '';
-      const kind = j.state === 'failed' ? 'bad' : j.state === 'succeeded' ? 'done' : 'job';
+      const kind = j.state === 'failed' || j.state === 'cancelled' ? 'bad' : j.state === 'succeeded' ? 'done' : 'run';
       return (
         `<div class="job" data-job="${esc(j.job_id)}" data-state="${esc(j.state)}"><div class="job-head"><span class="name">${esc(j.kind)} ${esc(j.model)}</span>` +
         `<span class="state ${esc(j.state)}">${esc(j.state)}</span><span data-field="percent">${j.percent === null ? '' : `${num(j.percent, 1)} %`}</span></div>` +
@@ -163,7 +169,7 @@ export function renderHost(view: HostView, panel: PanelKind, now: number): strin
       case 'info':
         return hostHead(view);
       case 'gpus':
-        return outcomeBlock('gpus', 'GPUs', view.gpu, (s) => renderGpus(view.name, s, view.charts));
+        return outcomeBlock('gpus', 'GPUs', view.gpu, (s) => renderGpus(view.name, s, view.charts ?? [], now));
       case 'models':
         return outcomeBlock('models', 'Loaded models', view.running, (r) => renderModels(r, now));
       case 'jobs':

@@ -1,0 +1,351 @@
+/**
+ * The live dashboard at / and show_panel, in Debian's chromium (playwright-core), against the built server,
+ * the shared real sshd, a private fake nvidia-smi and the fake Ollama (reached through the SSH tunnel).
+ *
+ * Screenshots go to this file's temp directory; with SCREENSHOTS_DIR set (npm run screenshots) they are
+ * also copied there (docs/screenshots in the repository).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { call, sshEnv, startServer, type RunningServer } from '../support/server.js';
+import { sharedSshd } from '../support/context.js';
+import { privateNvidiaSmi } from '../support/fake-nvidia-smi.js';
+import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.js';
+import { launchChromium } from '../support/browser.js';
+import { connectMcp } from '../support/mcp-client.js';
+
+const FULL = 'dashboard-full-key-0123456789';
+const READ = 'dashboard-read-key-0123456789';
+const CAPTURE = 'linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05';
+const CORS_ORIGIN = 'http://owui.test:8080';
+
+describe('dashboard and show_panel in chromium', () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let fake: FakeOllama;
+  let nvidia: ReturnType<typeof privateNvidiaSmi>;
+  let shots: string;
+  let serverHost: string;
+
+  const shot = async (page: Page, name: string, fullPage = true) => {
+    const file = path.join(shots, name);
+    await page.screenshot({ path: file, fullPage });
+    if (process.env.SCREENSHOTS_DIR) {
+      mkdirSync(process.env.SCREENSHOTS_DIR, { recursive: true });
+      copyFileSync(file, path.join(process.env.SCREENSHOTS_DIR, name));
+    }
+  };
+
+  /** A page that records console errors and every request, and refuses any request to another host. */
+  const watchedPage = async (viewport = { width: 1280, height: 900 }) => {
+    const page = await browser.newPage({ viewport });
+    const errors: string[] = [];
+    const foreign: string[] = [];
+    const requested: string[] = [];
+    const refused: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() !== 'error') return;
+      // Chromium logs every 4xx as a console error; the stream's 401s are how the page learns it needs a key.
+      if (/status of 401/.test(m.text()) && m.location().url.endsWith('/dashboard/events')) refused.push(m.text());
+      else errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.route('**/*', (route) => {
+      const url = route.request().url();
+      requested.push(url);
+      if (new URL(url).host !== serverHost) {
+        foreign.push(url);
+        return route.abort();
+      }
+      return route.continue();
+    });
+    page.setDefaultTimeout(20_000);
+    return { page, errors, refused, foreign, requested };
+  };
+
+  const gpuField = (page: Page, field: string) =>
+    page.locator(`[data-host="whisper"] [data-gpu="0"] [data-field="${field}"]`).textContent();
+
+  beforeAll(async () => {
+    shots = mkdtempSync(path.join(tmpdir(), 'ght-dashboard-'));
+    nvidia = privateNvidiaSmi(`${CAPTURE}__idle`);
+    browser = await launchChromium();
+    fake = await startFakeOllama();
+    server = await startServer({
+      ...sshEnv(sharedSshd()),
+      NVIDIA_SMI_PATH: nvidia.path,
+      OLLAMA_URL: fake.url,
+      API_KEY: FULL,
+      READONLY_API_KEY: READ,
+      CORS_ORIGINS: CORS_ORIGIN,
+    });
+    serverHost = new URL(server.url).host;
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await fake?.stop();
+    if (nvidia) rmSync(nvidia.binDir, { recursive: true, force: true });
+    if (shots) rmSync(shots, { recursive: true, force: true });
+  });
+
+  it('asks for a key, refuses a wrong one, then shows live numbers with the read-only key; GPU changes and a pull show up live', async () => {
+    const { page, errors, refused, foreign, requested } = await watchedPage();
+    try {
+      await page.goto(`${server.url}/`);
+      // With keys configured the stream answers 401 without one, and the page asks.
+      await page.locator('#key-form').waitFor({ state: 'visible' });
+      await page.fill('#key', 'not-a-key');
+      await page.click('#key-form button[type=submit]');
+      await expect.poll(() => page.locator('#key-note').textContent()).toContain('The API key is not valid');
+      expect(await page.locator('#key-form').isVisible()).toBe(true);
+
+      await page.fill('#key', READ);
+      await page.click('#key-form button[type=submit]');
+      await expect.poll(() => page.locator('#conn').textContent()).toBe('live');
+      expect(await page.evaluate(() => sessionStorage.getItem('ght-dashboard-key'))).toBe(READ);
+      expect(await page.evaluate(() => localStorage.getItem('ght-dashboard-key'))).toBeNull();
+
+      // Idle numbers, equal to what gpu_status answers.
+      const idle = (await call(server.url, 'GET', '/gpu/status', { key: READ })).body.gpus[0];
+      await expect.poll(() => gpuField(page, 'utilization_percent')).toBe(`${idle.utilization_percent} %`);
+      expect(await gpuField(page, 'temperature_celsius')).toBe(`${idle.temperature_celsius} °C`);
+      await expect.poll(() => page.locator('[data-host="whisper"] [data-field="reachable"]').textContent()).toBe('reachable');
+      await expect.poll(() => page.locator('[data-part="disks"] tr[data-mount="/"]').count()).toBe(1);
+      await expect.poll(() => page.locator('[data-part="models"] tr[data-model="llama3.2:latest"]').count()).toBe(1);
+      expect(await page.locator('tr[data-model="llama3.2:latest"] [data-field="unloads"]').textContent()).toMatch(/^in \d+ (s|min)$/);
+
+      // The GPU double goes under load: the page follows without a reload.
+      nvidia.setScenario(`${CAPTURE}__load`);
+      await expect
+        .poll(async () => (await call(server.url, 'GET', '/gpu/status', { key: READ })).body.gpus[0].utilization_percent)
+        .not.toBe(idle.utilization_percent);
+      const load = (await call(server.url, 'GET', '/gpu/status', { key: READ })).body.gpus[0];
+      expect(load.utilization_percent).not.toBe(idle.utilization_percent);
+      await expect.poll(() => gpuField(page, 'utilization_percent')).toBe(`${load.utilization_percent} %`);
+      await expect.poll(() => gpuField(page, 'temperature_celsius')).toBe(`${load.temperature_celsius} °C`);
+      const memory = (await gpuField(page, 'memory'))!.replace(/,/g, '');
+      expect(memory).toBe(`${load.memory_used_mb} / ${load.memory_total_mb} MiB`);
+
+      // Charts: uPlot draws a canvas for each of the four lines.
+      await expect.poll(() => page.locator('[data-host="whisper"] [data-gpu="0"] .chart canvas').count()).toBe(4);
+
+      // A slow pull (write key, through the API): its bar moves on the page.
+      fake.state.pullDelayMs = 150;
+      fake.state.pullChunksPerLayer = 30;
+      const pull = await call(server.url, 'POST', '/ollama/pull', { key: FULL, body: { model: 'gemma:2b', wait_seconds: 0 } });
+      expect(pull.status).toBe(200);
+      const jobBar = page.locator(`[data-job="${pull.body.job_id}"] [role=progressbar]`);
+      const seen: number[] = [];
+      await expect
+        .poll(
+          async () => {
+            const v = await jobBar.getAttribute('aria-valuenow').catch(() => null);
+            if (v !== null && Number(v) !== seen.at(-1)) seen.push(Number(v));
+            return seen.length;
+          },
+          { timeout: 30_000, intervals: [200] },
+        )
+        .toBeGreaterThanOrEqual(3);
+      // It grew from one reading to the next while the first (big) layer downloaded.
+      expect(seen[1]).toBeGreaterThan(seen[0]);
+      expect(seen[2]).toBeGreaterThan(seen[1]);
+      console.info(
+        `dashboard saw utilization ${idle.utilization_percent} -> ${load.utilization_percent} %, ` +
+          `temperature ${idle.temperature_celsius} -> ${load.temperature_celsius} °C, pull bar ${seen.join(' -> ')} %`,
+      );
+      await shot(page, 'dashboard.png');
+
+      // Phone width: nothing wider than the screen.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await shot(page, 'dashboard-phone.png');
+
+      const cancel = await call(server.url, 'POST', `/ollama/jobs/${pull.body.job_id}/cancel`, { key: FULL });
+      expect(cancel.status).toBe(200);
+      await expect.poll(() => page.locator(`[data-job="${pull.body.job_id}"]`).getAttribute('data-state')).toBe('cancelled');
+
+      expect(errors).toEqual([]);
+      // Two refusals: the first visit without a key, and the wrong key.
+      expect(refused).toHaveLength(2);
+      expect(foreign).toEqual([]);
+      expect(requested.some((u) => u.endsWith('/dashboard/events'))).toBe(true);
+      expect(requested.some((u) => u.endsWith('/dashboard/uplot.js'))).toBe(true);
+    } finally {
+      fake.state.pullDelayMs = 0;
+      fake.state.pullChunksPerLayer = 4;
+      await page.close();
+    }
+  }, 120_000);
+
+  it('the stream needs a key with the read scope, like a read operation, and its pages are not tools in the spec', async () => {
+    const none = await fetch(`${server.url}/dashboard/events`);
+    expect(none.status).toBe(401);
+    expect(await none.json()).toMatchObject({ statusCode: 401, code: 'UNAUTHORIZED' });
+    const page = await fetch(`${server.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("connect-src 'self'");
+    const text = await page.text();
+    expect(text).not.toContain('whisper'); // the public page holds no data
+    const spec = (await call(server.url, 'GET', '/openapi.json')).body;
+    expect(Object.keys(spec.paths).filter((p) => p === '/' || p.startsWith('/dashboard'))).toEqual([]);
+    expect(spec.paths['/panel'].get.operationId).toBe('show_panel');
+    expect(Object.keys(spec.paths['/panel'].get.responses['200'].content)).toEqual(['text/html']);
+  });
+
+  it('show_panel answers text/html inline (exposed through CORS); bad input is a JSON 4xx', async () => {
+    const res = await fetch(`${server.url}/panel?panel=gpus`, { headers: { authorization: `Bearer ${READ}`, origin: CORS_ORIGIN } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('content-disposition')).toBe('inline');
+    expect(res.headers.get('access-control-allow-origin')).toBe(CORS_ORIGIN);
+    expect(
+      res.headers
+        .get('access-control-expose-headers')
+        ?.split(',')
+        .map((h) => h.trim()),
+    ).toContain('Content-Disposition');
+    const html = await res.text();
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+
+    for (const panel of ['overview', 'models', 'jobs']) {
+      const r = await call(server.url, 'GET', '/panel', { key: READ, query: { panel } });
+      expect([panel, r.status, r.headers.get('content-type')]).toEqual([panel, 200, 'text/html; charset=utf-8']);
+    }
+    const bad = await call(server.url, 'GET', '/panel', { key: READ, query: { panel: '<script>' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({
+      statusCode: 400,
+      code: 'VALIDATION_FAILED',
+      message: 'Invalid input: panel: must be one of: overview, gpus, models, jobs.',
+    });
+    const unknownHost = await call(server.url, 'GET', '/panel', { key: READ, query: { host: 'nope' } });
+    expect(unknownHost.status).toBe(404);
+    expect(unknownHost.body.code).toBe('HOST_NOT_FOUND');
+    const noKey = await call(server.url, 'GET', '/panel');
+    expect(noKey.status).toBe(401);
+    const extra = await call(server.url, 'GET', '/panel', { key: READ, query: { panel: 'gpus', color: 'red' } });
+    expect(extra.status).toBe(400);
+  });
+
+  it('the panel page renders from a file:// copy with the network off and shows the numbers gpu_status gives', async () => {
+    nvidia.setScenario(`${CAPTURE}__load`);
+    const res = await call(server.url, 'GET', '/panel', { key: READ, query: { panel: 'gpus' } });
+    const status = (await call(server.url, 'GET', '/gpu/status', { key: READ })).body.gpus[0];
+    const file = path.join(shots, 'panel-gpus.html');
+    writeFileSync(file, res.text);
+    const context = await browser.newContext({ offline: true, viewport: { width: 900, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    const requested: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('request', (r) => requested.push(r.url()));
+    try {
+      await page.goto(pathToFileURL(file).href);
+      expect(await page.locator('[data-gpu="0"] [data-field="utilization_percent"]').textContent()).toBe(`${status.utilization_percent} %`);
+      expect(await page.locator('[data-gpu="0"] [data-field="temperature_celsius"]').textContent()).toBe(
+        `${status.temperature_celsius} °C`,
+      );
+      expect(await page.locator('h4').first().textContent()).toBe(`GPU 0 · ${status.name}`);
+      // The inline chart library drew the four charts.
+      await expect.poll(() => page.locator('.chart canvas').count()).toBe(4);
+      await shot(page, 'panel-gpus.png');
+      expect(requested).toEqual([pathToFileURL(file).href]);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it('over MCP: show_panel returns the text fallback, declares its ui:// view, and the view renders a tool result', async () => {
+    const { client, close } = await connectMcp(server.url, READ);
+    try {
+      const { tools } = await client.listTools();
+      const tool = tools.find((t) => t.name === 'show_panel')!;
+      expect(tool._meta).toEqual({ ui: { resourceUri: 'ui://gpu-host-tools/panel.html' } });
+      expect(tools.filter((t) => t._meta).map((t) => t.name)).toEqual(['show_panel']);
+
+      const { resources } = await client.listResources();
+      expect(resources).toEqual([
+        expect.objectContaining({ uri: 'ui://gpu-host-tools/panel.html', mimeType: 'text/html;profile=mcp-app' }),
+      ]);
+      const read = await client.readResource({ uri: 'ui://gpu-host-tools/panel.html' });
+      expect(read.contents).toHaveLength(1);
+      expect(read.contents[0]).toMatchObject({ uri: 'ui://gpu-host-tools/panel.html', mimeType: 'text/html;profile=mcp-app' });
+      const viewHtml = (read.contents[0] as { text: string }).text;
+      await expect(client.readResource({ uri: 'ui://gpu-host-tools/other.html' })).rejects.toThrow(
+        /No resource "ui:\/\/gpu-host-tools\/other.html"/,
+      );
+
+      const status = (await call(server.url, 'GET', '/gpu/status', { key: READ })).body.gpus[0];
+      const result: any = await client.callTool({ name: 'show_panel', arguments: { panel: 'gpus' } });
+      expect(result.isError).toBeUndefined();
+      expect(result.content).toHaveLength(1);
+      const text: string = result.content[0].text;
+      expect(text).toContain('Panel "gpus" of host whisper, shown to the user.');
+      expect(text).toContain(`GPU 0 ${status.name}: ${status.utilization_percent} % busy`);
+      expect(result.structuredContent).toMatchObject({ panel: 'gpus', host: 'whisper' });
+      expect(result.structuredContent.html).toContain('data-field="utilization_percent"');
+
+      const bad: any = await client.callTool({ name: 'show_panel', arguments: { panel: 'charts' } });
+      expect(bad.isError).toBe(true);
+      expect(JSON.parse(bad.content[0].text)).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+
+      // A minimal MCP Apps host in chromium: the view in an iframe, the handshake, then the tool result.
+      const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      try {
+        await page.setContent('<iframe id="view" style="width:880px;height:860px;border:0"></iframe>');
+        const handshake = await page.evaluate(
+          ({ html, toolResult }) =>
+            new Promise<string[]>((resolve) => {
+              const seen: string[] = [];
+              const frame = document.getElementById('view') as HTMLIFrameElement;
+              window.addEventListener('message', (e) => {
+                const m = e.data;
+                if (!m || m.jsonrpc !== '2.0' || !m.method) return;
+                seen.push(m.method);
+                const reply = (msg: object) => frame.contentWindow!.postMessage({ jsonrpc: '2.0', ...msg }, '*');
+                if (m.method === 'ui/initialize')
+                  reply({
+                    id: m.id,
+                    result: {
+                      protocolVersion: '2026-01-26',
+                      hostInfo: { name: 'test-host', version: '1' },
+                      hostCapabilities: {},
+                      hostContext: {},
+                    },
+                  });
+                if (m.method === 'ui/notifications/initialized') {
+                  reply({ method: 'ui/notifications/tool-input', params: { arguments: { panel: 'gpus' } } });
+                  reply({ method: 'ui/notifications/tool-result', params: toolResult });
+                }
+                if (m.method === 'ui/notifications/size-changed' && seen.includes('ui/notifications/initialized')) resolve(seen);
+              });
+              frame.srcdoc = html;
+            }),
+          { html: viewHtml, toolResult: { content: result.content, structuredContent: result.structuredContent } },
+        );
+        // The handshake comes first, before any other message.
+        expect(handshake.slice(0, 2)).toEqual(['ui/initialize', 'ui/notifications/initialized']);
+        const view = page.frameLocator('#view');
+        await expect
+          .poll(() => view.locator('[data-gpu="0"] [data-field="utilization_percent"]').textContent())
+          .toBe(`${status.utilization_percent} %`);
+        await expect.poll(() => view.locator('.chart canvas').count()).toBe(4);
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    } finally {
+      await close();
+    }
+  }, 60_000);
+});
