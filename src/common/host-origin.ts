@@ -48,6 +48,15 @@ export class HostOriginPolicy {
   check(req: HostOriginRequest): AppError | undefined {
     const host = req.host ?? '';
     const parsed = parseHostAndPort(host);
+    // RFC 9112 asks for a 400 here; it also keeps such values away from the MCP transport, which
+    // would turn them into a URL.
+    if (req.host !== undefined && !parsed) {
+      return new AppError(
+        400,
+        'VALIDATION_FAILED',
+        `The Host header "${printable(host)}" is not a host name, IPv4 address or [IPv6] address with an optional :port; send the name the server is reached by.`,
+      );
+    }
     if (!this.anyHost && !(parsed && this.hostAllowed(parsed))) {
       return new AppError(
         403,

@@ -156,7 +156,7 @@ describe('MCP over Streamable HTTP', () => {
     }
   });
 
-  it('refuses a missing key, a foreign Host header and a foreign Origin', async () => {
+  it('refuses a missing key and a foreign Origin; with a key any Host is accepted (ALLOWED_HOSTS unset)', async () => {
     await expect(connectMcp(server.url)).rejects.toThrow();
     const init = {
       jsonrpc: '2.0',
@@ -171,23 +171,31 @@ describe('MCP over Streamable HTTP', () => {
       body: JSON.stringify(init),
     });
     expect(noKey.status).toBe(401);
-    // fetch cannot override Host; use node:http for the rebinding case.
+    // fetch cannot override Host; use node:http. An Open WebUI on another machine reaches the server
+    // by a LAN address, and a rebound name carries no key: the key is the boundary here.
     const { request } = await import('node:http');
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = request(new URL('/mcp', server.url), { method: 'POST', headers: { ...headers, host: 'evil.example:8000' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode!);
+    const postWithHost = (host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(new URL('/mcp', server.url), { method: 'POST', headers: { ...headers, host } }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify(init));
       });
-      req.on('error', reject);
-      req.end(JSON.stringify(init));
-    });
-    expect(status).toBe(403);
+    for (const host of ['192.0.2.2:8000', 'evil.example:8000']) {
+      const lan = await postWithHost(host);
+      expect(lan.status, host).toBe(200);
+      expect(lan.body).toContain('"protocolVersion":"2025-06-18"');
+    }
     const badOrigin = await fetch(new URL('/mcp', server.url), {
       method: 'POST',
       headers: { ...headers, origin: 'http://evil.example' },
       body: JSON.stringify(init),
     });
     expect(badOrigin.status).toBe(403);
+    expect((await badOrigin.json()).code).toBe('ORIGIN_NOT_ALLOWED');
     const get = await fetch(new URL('/mcp', server.url), { headers: { authorization: `Bearer ${READ}` } });
     expect(get.status).toBe(405);
   });
