@@ -44,12 +44,12 @@ async function main(command = 'serve'): Promise<void> {
           'MCP_STDIO_KEY: is set but no API keys are configured, so it cannot limit the scopes; configure that key (API_KEY, READONLY_API_KEY or keys: in CONFIG_FILE) or unset MCP_STDIO_KEY',
         );
       }
-      const app = await createApp(config, new StderrLogger({ prefix: 'gpu-host-tools' }));
       // The desktop user who launched this process is trusted with every scope, unless MCP_STDIO_KEY
       // names a configured key whose scopes should apply instead (e.g. a read-only key).
       const caller: Caller = stdioKey
-        ? stdioCaller(app.get(AuthService), stdioKey)
+        ? stdioCaller(new AuthService(config), stdioKey)
         : { keyName: 'stdio', scopes: new Set(['read', 'write', 'shell']) };
+      const app = await createApp(config, new StderrLogger({ prefix: 'gpu-host-tools' }));
       const server = await createMcpServer(app.get(ToolRunner), caller, VERSION);
       const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
       const transport = new StdioServerTransport();
@@ -71,6 +71,7 @@ async function main(command = 'serve'): Promise<void> {
 }
 
 function stdioCaller(auth: AuthService, key: string): Caller {
+  // Checked before the application starts, so a mistake is the only line printed.
   try {
     return auth.authenticate(`Bearer ${key}`);
   } catch {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { call, startServer, type RunningServer } from '../support/server.js';
+import { call, runCli, startServer, type RunningServer } from '../support/server.js';
 
 /**
  * DNS rebinding and CSRF against every route the server answers. Requests go through node:http:
@@ -359,5 +359,18 @@ describe('Host and Origin with keys', () => {
       await expectAccepted(narrowed.url, routes, narrowedExpected, { host, ...auth });
     for (const host of ['tools.lan:8001', 'tools.lan', '192.0.2.2:8000', ...FOREIGN_HOSTS(narrowedPort)])
       await expectRefused(narrowed.url, routes, { host, ...auth }, 'HOST_NOT_ALLOWED');
+  });
+});
+
+describe('ALLOWED_HOSTS at start-up', () => {
+  it('a malformed entry stops the server with one line naming ALLOWED_HOSTS', async () => {
+    for (const value of ['http://tools.lan:8000', 'tools.lan/mcp', 'tools lan', 'tools.lan,,other']) {
+      const { code, stdout, stderr } = await runCli(['serve'], { PORT: '0', ALLOWED_HOSTS: value });
+      expect(code, value).toBe(1);
+      expect(stdout).not.toContain('listening');
+      const lines = stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^gpu-host-tools: configuration error: ALLOWED_HOSTS: ".*" is not a host name/);
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { call, CLI, startServer, type RunningServer, sshEnv } from '../support/server.js';
+import { call, CLI, runCli, startServer, type RunningServer, sshEnv } from '../support/server.js';
 import { sharedSshd } from '../support/context.js';
 import { privateNvidiaSmi } from '../support/fake-nvidia-smi.js';
 import { connectMcp, resultJson } from '../support/mcp-client.js';
@@ -224,6 +224,44 @@ describe('MCP over stdio', () => {
       expect(resultJson(gpu)).toMatchObject({ host: 'whisper', driver_version: '590.48.01' });
       const sh: any = await client.callTool({ name: 'shell_exec', arguments: { command: 'echo from-stdio' } });
       expect(resultJson(sh).stdout).toBe('from-stdio\n');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses to start when MCP_STDIO_KEY is set but no keys are configured, or matches none', async () => {
+    const base = { HOME: process.env.HOME };
+    for (const [env, expected] of [
+      [{ ...base, MCP_STDIO_KEY: READ }, /MCP_STDIO_KEY: is set but no API keys are configured/],
+      [{ ...base, MCP_STDIO_KEY: READ, API_KEY: FULL }, /MCP_STDIO_KEY: matches none of the configured keys/],
+    ] as const) {
+      const { code, stdout, stderr } = await runCli(['mcp-stdio'], env);
+      expect(code).toBe(1);
+      expect(stdout).toBe(''); // stdout is the protocol channel
+      const lines = stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(expected);
+      expect(stderr).not.toContain(READ);
+    }
+  });
+
+  it('applies the scopes of the key MCP_STDIO_KEY names', async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, 'mcp-stdio'],
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME!, API_KEY: FULL, READONLY_API_KEY: READ, MCP_STDIO_KEY: READ },
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'stdio-key-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      expect(names).toContain('list_hosts');
+      expect(names).not.toContain('shell_exec');
+      expect(names).not.toContain('files_write');
+      const refused: any = await client.callTool({ name: 'shell_exec', arguments: { command: 'id' } });
+      expect(refused.isError).toBe(true);
+      expect(refused.structuredContent).toMatchObject({ statusCode: 403, code: 'FORBIDDEN' });
     } finally {
       await client.close();
     }
