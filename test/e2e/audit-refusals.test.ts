@@ -269,6 +269,16 @@ describe('audit lines for refused write and shell calls', () => {
     expect(lines().filter((l) => l.user?.id === 'no-key' || l.user?.id === 'no-key-mcp')).toEqual([]);
   });
 
+  it('never holds a key, in the audit file or in the server output', async () => {
+    await settle();
+    const audit = readFileSync(auditFile, 'utf8');
+    expect(audit.length).toBeGreaterThan(0);
+    for (const secret of [ADMIN, VIEWER, 'wrong-key-0123456789abcdef']) {
+      expect(audit).not.toContain(secret);
+      expect(server.output()).not.toContain(secret);
+    }
+  });
+
   // TODO(integrator): add the PATH_PROTECTED refusal (files_write of .ssh/authorized_keys, files_read is
   // not audited) to CASES once the protected-path code is merged; it must give one 'refused' line too.
 });
