@@ -59,7 +59,7 @@ export interface AppConfig {
   hosts: HostConfig[];
   default_host: string;
   cors_origins: string[];
-  /** Extra Host header values accepted on /mcp besides loopback names and the bind address. */
+  /** Host header values accepted besides loopback names and the bind address (see common/host-origin.ts). */
   allowed_hosts: string[];
   audit_log?: string;
 }

@@ -24,6 +24,9 @@ import {
 } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { ALL_SCOPES, type AppConfig, type HostConfig, type Scope } from './config.types.js';
+import { isLoopback, parseHostAndPort } from './host-names.js';
+
+export { isLoopback };
 
 /** A configuration problem: the server prints the message (one line naming the key) and exits. */
 export class ConfigError extends Error {}
@@ -165,9 +168,6 @@ function expandHome(p: string, home: string): string {
   return p === '~' ? home : p.startsWith('~/') ? join(home, p.slice(2)) : p;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '::ffff:127.0.0.1']);
-export const isLoopback = (address: string) => LOOPBACK.has(address) || address.startsWith('127.');
-
 /**
  * Reads configuration: YAML from CONFIG_FILE (if set) first, environment variables over it. Throws
  * ConfigError with one line naming the key (the env variable, or the YAML path) and what is wrong.
@@ -195,7 +195,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (e('PORT')) set(raw, ['server', 'port'], envNumber(e('PORT')!), origins, 'PORT');
   if (e('BIND_ADDRESS')) set(raw, ['server', 'bind_address'], e('BIND_ADDRESS'), origins, 'BIND_ADDRESS');
   if (e('CORS_ORIGINS')) set(raw, ['server', 'cors_origins'], envList(e('CORS_ORIGINS')!), origins, 'CORS_ORIGINS');
-  if (e('ALLOWED_HOSTS')) set(raw, ['server', 'allowed_hosts'], envList(e('ALLOWED_HOSTS')!), origins, 'ALLOWED_HOSTS');
+  // Not envList: an empty entry is a typo to report, not to drop.
+  const allowedHosts = e('ALLOWED_HOSTS')
+    ?.split(',')
+    .map((s) => s.trim());
+  if (allowedHosts) set(raw, ['server', 'allowed_hosts'], allowedHosts, origins, 'ALLOWED_HOSTS');
   if (e('AUDIT_LOG')) set(raw, ['server', 'audit_log'], e('AUDIT_LOG'), origins, 'AUDIT_LOG');
   if (e('API_KEY')) set(raw, ['keys', 'api_key'], { key: e('API_KEY'), scopes: [...ALL_SCOPES] }, origins, 'API_KEY');
   if (e('READONLY_API_KEY'))
@@ -352,6 +356,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       `${origins.get('server.bind_address') ?? 'server.bind_address'}: ${bind} is not a loopback address, so an API key is required; set API_KEY (and READONLY_API_KEY for read-only users)`,
     );
   }
+
+  (server.allowed_hosts ?? []).forEach((entry, i) => {
+    if (!parseHostAndPort(entry)) {
+      const where = origins.get('server.allowed_hosts') ?? `server.allowed_hosts[${i}]`;
+      throw new ConfigError(
+        `${where}: "${entry}" is not a host name, IP address or [IPv6] address with an optional :port (no scheme, path or spaces), e.g. gpu-host-tools:8000`,
+      );
+    }
+  });
 
   return {
     port: server.port ?? 8000,
