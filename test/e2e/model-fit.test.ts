@@ -162,6 +162,19 @@ describe('ollama_model_fit and the pull disk check (built server, ssh transport)
     expectError(await fit({ model: 'not-here:7b' }), 404, 'MODEL_NOT_FOUND');
   });
 
+  it('Ollama listing the model without a usable size: 502 OLLAMA_ERROR, not a NaN estimate', async () => {
+    const agent = fake.state.models.get(modelKey('requirements-agent:latest')!)!;
+    const size = agent.size;
+    agent.size = null as unknown as number;
+    try {
+      const res = await fit({ model: 'requirements-agent' });
+      expectError(res, 502, 'OLLAMA_ERROR');
+      expect(res.body.message).toContain('without a size');
+    } finally {
+      agent.size = size;
+    }
+  });
+
   it('a safetensors model without GGUF metadata: 400 naming what is missing', async () => {
     const res = await fit({ model: 'qwen3.8:27b-mlx' });
     expectError(res, 400, 'VALIDATION_FAILED');

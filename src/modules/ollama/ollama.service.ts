@@ -146,6 +146,13 @@ export class OllamaService implements OnApplicationShutdown {
         `Model '${input.model}' is not installed on host '${host.name}'; see ollama_list_models, or pull it first.`,
       );
     }
+    if (typeof installed.size !== 'number' || !Number.isFinite(installed.size) || installed.size < 0) {
+      throw new AppError(
+        502,
+        'OLLAMA_ERROR',
+        `Ollama on host '${host.name}' lists '${input.model}' without a size; try again, or check the Ollama server.`,
+      );
+    }
     const context = input.context_length === undefined ? '' : ` at ${input.context_length} tokens`;
     if (installed.remote_host) {
       const zero = { weights: 0, kv_cache: 0, overhead: 0, total: 0 };
