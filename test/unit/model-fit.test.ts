@@ -95,7 +95,7 @@ describe('readModelShape on real model_info captures', () => {
 
 describe('KV cache and compute graph', () => {
   it("matches Ollama's own estimate for llama3.2 at 8192 tokens (real server log): KV 896.0 MiB, graph 424.0 MiB", () => {
-    const log = readFileSync(join(FIX, 'ollama', 'memory_estimate_llama3.2_issue8098.log'), 'utf8');
+    const log = readFileSync(join(FIX, 'ollama', 'memory_estimate_llama3.2_issue8098.txt'), 'utf8');
     const field = (name: string) => new RegExp(`${name.replace(/\./g, '\\.')}="([\\d.]+) MiB"`).exec(log)?.[1];
     const shape = readModelShape('llama3.2', LLAMA32_3B);
     const kv = kvCacheBytes(shape, 8192);
