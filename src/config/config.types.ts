@@ -49,6 +49,8 @@ export interface HostConfig {
   /** Jail for the file tools; undefined = the account's home, resolved on first use. */
   files_root?: string;
   nvidia_smi_path: string;
+  /** Where the host's Ollama stores models (for the disk check of pulls); undefined = found on the host. */
+  ollama_models_dir?: string;
   shell: ShellPolicy;
 }
 

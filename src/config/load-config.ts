@@ -72,6 +72,7 @@ class RawHost {
   @IsOptional() @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' }) ollama_url?: string;
   @IsOptional() @IsString() @Matches(/^\//, { message: 'must be an absolute path' }) files_root?: string;
   @IsOptional() @IsString() @MinLength(1) nvidia_smi_path?: string;
+  @IsOptional() @IsString() @Matches(/^\//, { message: 'must be an absolute path' }) ollama_models_dir?: string;
   @IsOptional() @ValidateNested() @Type(() => RawShell) shell?: RawShell;
 }
 
@@ -218,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     'FILES_ROOT',
     'SHELL_ENABLED',
     'NVIDIA_SMI_PATH',
+    'OLLAMA_MODELS_DIR',
   ];
   const hostsInFile = raw.hosts && typeof raw.hosts === 'object' && Object.keys(raw.hosts).length > 0;
   if (!hostsInFile || e('HOST_NAME') || singleHostVars.some((v) => e(v))) {
@@ -243,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       ['FILES_ROOT', ['files_root'], String],
       ['SHELL_ENABLED', ['shell', 'enabled'], envBool],
       ['NVIDIA_SMI_PATH', ['nvidia_smi_path'], String],
+      ['OLLAMA_MODELS_DIR', ['ollama_models_dir'], String],
     ];
     for (const [name2, path, conv] of map) {
       if (e(name2) === undefined) continue;
@@ -330,6 +333,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       ollama_tunnel: tunnel,
       files_root: h.files_root ?? (transport === 'local' ? home : undefined),
       nvidia_smi_path: h.nvidia_smi_path ?? 'nvidia-smi',
+      ollama_models_dir: h.ollama_models_dir,
       shell: {
         enabled: shell.enabled ?? true,
         default_timeout_seconds: defaultTimeout,
