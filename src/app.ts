@@ -5,6 +5,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import { ConsoleLogger, type LoggerService } from '@nestjs/common';
 import { AppModule } from './app.module.js';
 import { ErrorFilter } from './common/error-filter.js';
+import { hostOriginMiddleware } from './common/host-origin.js';
 import { InputPipe } from './common/validation.js';
 import type { AppConfig } from './config/config.types.js';
 import { buildOpenApi } from './openapi/openapi.js';
@@ -28,6 +29,8 @@ export async function createApp(config: AppConfig, logger?: LoggerService | fals
     bodyParser: false,
     abortOnError: false,
   });
+  // First of all: a refused Host or Origin gets no further (body parsing, CORS, Swagger UI, routes, 404s).
+  app.use(hostOriginMiddleware(config));
   app.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
   app.disable('x-powered-by');
   // No ETag: answers are live readings, and hashing a 350 KB files_read page costs time for nothing.

@@ -36,13 +36,20 @@ async function main(command = 'serve'): Promise<void> {
     case 'mcp-stdio': {
       // stdout carries the protocol: every log line goes to stderr.
       const config = loadConfig();
-      const app = await createApp(config, new StderrLogger({ prefix: 'gpu-host-tools' }));
+      const stdioKey = process.env.MCP_STDIO_KEY;
+      // Without configured keys there is nothing to look the key up in, and an open server would
+      // grant it every scope: the opposite of what setting it asks for.
+      if (stdioKey && config.keys.length === 0) {
+        throw new ConfigError(
+          'MCP_STDIO_KEY: is set but no API keys are configured, so it cannot limit the scopes; configure that key (API_KEY, READONLY_API_KEY or keys: in CONFIG_FILE) or unset MCP_STDIO_KEY',
+        );
+      }
       // The desktop user who launched this process is trusted with every scope, unless MCP_STDIO_KEY
       // names a configured key whose scopes should apply instead (e.g. a read-only key).
-      const auth = app.get(AuthService);
-      const caller: Caller = process.env.MCP_STDIO_KEY
-        ? auth.authenticate(`Bearer ${process.env.MCP_STDIO_KEY}`)
+      const caller: Caller = stdioKey
+        ? stdioCaller(new AuthService(config), stdioKey)
         : { keyName: 'stdio', scopes: new Set(['read', 'write', 'shell']) };
+      const app = await createApp(config, new StderrLogger({ prefix: 'gpu-host-tools' }));
       const server = await createMcpServer(app.get(ToolRunner), caller, VERSION);
       const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
       const transport = new StdioServerTransport();
@@ -60,6 +67,15 @@ async function main(command = 'serve'): Promise<void> {
     default:
       console.error(USAGE);
       process.exitCode = 2;
+  }
+}
+
+function stdioCaller(auth: AuthService, key: string): Caller {
+  // Checked before the application starts, so a mistake is the only line printed.
+  try {
+    return auth.authenticate(`Bearer ${key}`);
+  } catch {
+    throw new ConfigError('MCP_STDIO_KEY: matches none of the configured keys; set it to one of them (e.g. READONLY_API_KEY) or unset it');
   }
 }
 

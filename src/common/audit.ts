@@ -16,7 +16,8 @@ export interface AuditEntry {
   host: string;
   caller: Caller;
   args: unknown;
-  outcome: 'ok' | 'error';
+  /** refused: turned down before it ran (input, scope, jail, policy); error: it ran and failed. */
+  outcome: 'ok' | 'refused' | 'error';
   status: number;
   code?: string;
   duration_ms: number;

@@ -4,6 +4,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig, Scope } from '../config/config.types.js';
+import { CallRecorder, restArgs } from './call-recorder.js';
 import { AppError } from './errors.js';
 import { OPERATION_KEY, PUBLIC_KEY, type OperationDef } from './operation.js';
 
@@ -77,12 +78,16 @@ function openWebUiUser(headers: Record<string, unknown>): Caller['user'] {
   return name || id || email ? { name, id, email } : undefined;
 }
 
-/** REST guard: public routes pass; operation routes need a key with the operation's scope. */
+/**
+ * REST guard: public routes pass; operation routes need a key with the operation's scope. A scope
+ * refusal is recorded here (metrics, audit), since the guard runs before the operation interceptor.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly auth: AuthService,
     private readonly reflector: Reflector,
+    private readonly calls: CallRecorder,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -92,8 +97,16 @@ export class AuthGuard implements CanActivate {
     const caller = this.auth.authenticate(req.headers.authorization, req.headers);
     req.caller = caller;
     const op = this.reflector.get<OperationDef | undefined>(OPERATION_KEY, handler);
-    if (op) this.auth.authorize(caller, op);
-    else if (!caller.scopes.has('read')) throw new AppError(403, 'FORBIDDEN', 'This key lacks the "read" scope.');
+    if (op) {
+      const started = performance.now();
+      try {
+        this.auth.authorize(caller, op);
+      } catch (err) {
+        const { status, code } = err as AppError;
+        this.calls.record(op, { caller, args: restArgs(req), status, code, startedAt: started, surface: 'rest' });
+        throw err;
+      }
+    } else if (!caller.scopes.has('read')) throw new AppError(403, 'FORBIDDEN', 'This key lacks the "read" scope.');
     return true;
   }
 }

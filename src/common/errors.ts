@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'PATH_OUTSIDE_ROOT'
   | 'COMMAND_DENIED'
+  | 'HOST_NOT_ALLOWED'
+  | 'ORIGIN_NOT_ALLOWED'
   | 'NOT_FOUND'
   | 'HOST_NOT_FOUND'
   | 'MODEL_NOT_FOUND'

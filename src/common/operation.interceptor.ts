@@ -2,7 +2,7 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nes
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { Observable, tap } from 'rxjs';
-import { CallRecorder } from './call-recorder.js';
+import { CallRecorder, restArgs } from './call-recorder.js';
 import { toAppError } from './error-filter.js';
 import { OPERATION_KEY, type OperationDef } from './operation.js';
 
@@ -19,11 +19,7 @@ export class OperationInterceptor implements NestInterceptor {
     if (!op) return next.handle();
     const req = context.switchToHttp().getRequest<Request>();
     const started = performance.now();
-    const args: Record<string, unknown> = {
-      ...(req.query as object),
-      ...(req.params as object),
-      ...(typeof req.body === 'object' ? req.body : {}),
-    };
+    const args = restArgs(req);
     const record = (status: number, code?: string) =>
       this.calls.record(op, { caller: req.caller!, args, status, code, startedAt: started, surface: 'rest' });
     return next.handle().pipe(

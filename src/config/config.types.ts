@@ -49,6 +49,8 @@ export interface HostConfig {
   /** Jail for the file tools; undefined = the account's home, resolved on first use. */
   files_root?: string;
   nvidia_smi_path: string;
+  /** Where the host's Ollama stores models (for the disk check of pulls); undefined = found on the host. */
+  ollama_models_dir?: string;
   shell: ShellPolicy;
 }
 
@@ -59,7 +61,7 @@ export interface AppConfig {
   hosts: HostConfig[];
   default_host: string;
   cors_origins: string[];
-  /** Extra Host header values accepted on /mcp besides loopback names and the bind address. */
+  /** Host header values accepted besides loopback names and the bind address (see common/host-origin.ts). */
   allowed_hosts: string[];
   audit_log?: string;
   gpu: GpuSettings;

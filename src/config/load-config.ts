@@ -24,6 +24,9 @@ import {
 } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { ALL_SCOPES, type AppConfig, type HostConfig, type Scope } from './config.types.js';
+import { isLoopback, parseHostAndPort } from './host-names.js';
+
+export { isLoopback };
 
 /** A configuration problem: the server prints the message (one line naming the key) and exits. */
 export class ConfigError extends Error {}
@@ -69,6 +72,7 @@ class RawHost {
   @IsOptional() @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' }) ollama_url?: string;
   @IsOptional() @IsString() @Matches(/^\//, { message: 'must be an absolute path' }) files_root?: string;
   @IsOptional() @IsString() @MinLength(1) nvidia_smi_path?: string;
+  @IsOptional() @IsString() @Matches(/^\//, { message: 'must be an absolute path' }) ollama_models_dir?: string;
   @IsOptional() @ValidateNested() @Type(() => RawShell) shell?: RawShell;
 }
 
@@ -174,9 +178,6 @@ function expandHome(p: string, home: string): string {
   return p === '~' ? home : p.startsWith('~/') ? join(home, p.slice(2)) : p;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '::ffff:127.0.0.1']);
-export const isLoopback = (address: string) => LOOPBACK.has(address) || address.startsWith('127.');
-
 /**
  * Reads configuration: YAML from CONFIG_FILE (if set) first, environment variables over it. Throws
  * ConfigError with one line naming the key (the env variable, or the YAML path) and what is wrong.
@@ -204,7 +205,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (e('PORT')) set(raw, ['server', 'port'], envNumber(e('PORT')!), origins, 'PORT');
   if (e('BIND_ADDRESS')) set(raw, ['server', 'bind_address'], e('BIND_ADDRESS'), origins, 'BIND_ADDRESS');
   if (e('CORS_ORIGINS')) set(raw, ['server', 'cors_origins'], envList(e('CORS_ORIGINS')!), origins, 'CORS_ORIGINS');
-  if (e('ALLOWED_HOSTS')) set(raw, ['server', 'allowed_hosts'], envList(e('ALLOWED_HOSTS')!), origins, 'ALLOWED_HOSTS');
+  // Not envList: an empty entry is a typo to report, not to drop.
+  const allowedHosts = e('ALLOWED_HOSTS')
+    ?.split(',')
+    .map((s) => s.trim());
+  if (allowedHosts) set(raw, ['server', 'allowed_hosts'], allowedHosts, origins, 'ALLOWED_HOSTS');
   if (e('AUDIT_LOG')) set(raw, ['server', 'audit_log'], e('AUDIT_LOG'), origins, 'AUDIT_LOG');
   if (e('GPU_SAMPLER')) set(raw, ['gpu', 'sampler'], e('GPU_SAMPLER')!.trim().toLowerCase(), origins, 'GPU_SAMPLER');
   if (e('GPU_SAMPLE_INTERVAL_MS'))
@@ -229,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     'FILES_ROOT',
     'SHELL_ENABLED',
     'NVIDIA_SMI_PATH',
+    'OLLAMA_MODELS_DIR',
   ];
   const hostsInFile = raw.hosts && typeof raw.hosts === 'object' && Object.keys(raw.hosts).length > 0;
   if (!hostsInFile || e('HOST_NAME') || singleHostVars.some((v) => e(v))) {
@@ -254,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       ['FILES_ROOT', ['files_root'], String],
       ['SHELL_ENABLED', ['shell', 'enabled'], envBool],
       ['NVIDIA_SMI_PATH', ['nvidia_smi_path'], String],
+      ['OLLAMA_MODELS_DIR', ['ollama_models_dir'], String],
     ];
     for (const [name2, path, conv] of map) {
       if (e(name2) === undefined) continue;
@@ -342,6 +349,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       ollama_tunnel: tunnel,
       files_root: h.files_root ?? (transport === 'local' ? home : undefined),
       nvidia_smi_path: h.nvidia_smi_path ?? 'nvidia-smi',
+      ollama_models_dir: h.ollama_models_dir,
       shell: {
         enabled: shell.enabled ?? true,
         default_timeout_seconds: defaultTimeout,
@@ -368,6 +376,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       `${origins.get('server.bind_address') ?? 'server.bind_address'}: ${bind} is not a loopback address, so an API key is required; set API_KEY (and READONLY_API_KEY for read-only users)`,
     );
   }
+
+  (server.allowed_hosts ?? []).forEach((entry, i) => {
+    if (!parseHostAndPort(entry)) {
+      const where = origins.get('server.allowed_hosts') ?? `server.allowed_hosts[${i}]`;
+      throw new ConfigError(
+        `${where}: "${entry}" is not a host name, IP address or [IPv6] address with an optional :port (no scheme, path or spaces), e.g. gpu-host-tools:8000`,
+      );
+    }
+  });
 
   return {
     port: server.port ?? 8000,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { call, CLI, startServer, type RunningServer, sshEnv } from '../support/server.js';
+import { call, CLI, runCli, startServer, type RunningServer, sshEnv } from '../support/server.js';
 import { sharedSshd } from '../support/context.js';
 import { privateNvidiaSmi } from '../support/fake-nvidia-smi.js';
 import { connectMcp, resultJson } from '../support/mcp-client.js';
@@ -156,7 +156,7 @@ describe('MCP over Streamable HTTP', () => {
     }
   });
 
-  it('refuses a missing key, a foreign Host header and a foreign Origin', async () => {
+  it('refuses a missing key and a foreign Origin; with a key any Host is accepted (ALLOWED_HOSTS unset)', async () => {
     await expect(connectMcp(server.url)).rejects.toThrow();
     const init = {
       jsonrpc: '2.0',
@@ -171,23 +171,31 @@ describe('MCP over Streamable HTTP', () => {
       body: JSON.stringify(init),
     });
     expect(noKey.status).toBe(401);
-    // fetch cannot override Host; use node:http for the rebinding case.
+    // fetch cannot override Host; use node:http. An Open WebUI on another machine reaches the server
+    // by a LAN address, and a rebound name carries no key: the key is the boundary here.
     const { request } = await import('node:http');
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = request(new URL('/mcp', server.url), { method: 'POST', headers: { ...headers, host: 'evil.example:8000' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode!);
+    const postWithHost = (host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(new URL('/mcp', server.url), { method: 'POST', headers: { ...headers, host } }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify(init));
       });
-      req.on('error', reject);
-      req.end(JSON.stringify(init));
-    });
-    expect(status).toBe(403);
+    for (const host of ['192.0.2.2:8000', 'evil.example:8000']) {
+      const lan = await postWithHost(host);
+      expect(lan.status, host).toBe(200);
+      expect(lan.body).toContain('"protocolVersion":"2025-06-18"');
+    }
     const badOrigin = await fetch(new URL('/mcp', server.url), {
       method: 'POST',
       headers: { ...headers, origin: 'http://evil.example' },
       body: JSON.stringify(init),
     });
     expect(badOrigin.status).toBe(403);
+    expect((await badOrigin.json()).code).toBe('ORIGIN_NOT_ALLOWED');
     const get = await fetch(new URL('/mcp', server.url), { headers: { authorization: `Bearer ${READ}` } });
     expect(get.status).toBe(405);
   });
@@ -216,6 +224,44 @@ describe('MCP over stdio', () => {
       expect(resultJson(gpu)).toMatchObject({ host: 'whisper', driver_version: '590.48.01' });
       const sh: any = await client.callTool({ name: 'shell_exec', arguments: { command: 'echo from-stdio' } });
       expect(resultJson(sh).stdout).toBe('from-stdio\n');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses to start when MCP_STDIO_KEY is set but no keys are configured, or matches none', async () => {
+    const base = { HOME: process.env.HOME };
+    for (const [env, expected] of [
+      [{ ...base, MCP_STDIO_KEY: READ }, /MCP_STDIO_KEY: is set but no API keys are configured/],
+      [{ ...base, MCP_STDIO_KEY: READ, API_KEY: FULL }, /MCP_STDIO_KEY: matches none of the configured keys/],
+    ] as const) {
+      const { code, stdout, stderr } = await runCli(['mcp-stdio'], env);
+      expect(code).toBe(1);
+      expect(stdout).toBe(''); // stdout is the protocol channel
+      const lines = stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(expected);
+      expect(stderr).not.toContain(READ);
+    }
+  });
+
+  it('applies the scopes of the key MCP_STDIO_KEY names', async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, 'mcp-stdio'],
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME!, API_KEY: FULL, READONLY_API_KEY: READ, MCP_STDIO_KEY: READ },
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'stdio-key-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      expect(names).toContain('list_hosts');
+      expect(names).not.toContain('shell_exec');
+      expect(names).not.toContain('files_write');
+      const refused: any = await client.callTool({ name: 'shell_exec', arguments: { command: 'id' } });
+      expect(refused.isError).toBe(true);
+      expect(refused.structuredContent).toMatchObject({ statusCode: 403, code: 'FORBIDDEN' });
     } finally {
       await client.close();
     }
@@ -307,7 +353,7 @@ describe('MCP progress and tool list sizes', () => {
       console.log(
         `tools/list for the ${label} key: ${msg.result.tools.length} tools, ${Buffer.byteLength(JSON.stringify(msg.result))} bytes`,
       );
-      expect(msg.result.tools.length).toBe(label === 'full' ? 25 : 13);
+      expect(msg.result.tools.length).toBe(label === 'full' ? 26 : 14);
     }
   });
 });

@@ -411,6 +411,7 @@ describe('ollama tools over REST against a fake Ollama', () => {
         'ollama_job_status',
         'ollama_list_jobs',
         'ollama_list_models',
+        'ollama_model_fit',
         'ollama_running_models',
         'ollama_show_model',
         'ollama_version',

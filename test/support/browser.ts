@@ -12,7 +12,7 @@ export const CHROMIUM_PATH = '/usr/bin/chromium';
  * trying to reach Google services (component updates, sync, field trials, QUIC probes), which on a machine
  * without Internet access floods the network and slows the test down.
  */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `${CHROMIUM_PATH} is missing: the Swagger UI test needs Debian's chromium; install it with ` +
@@ -32,6 +32,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
       // /dev/shm is small in containers; chromium then crashes on larger pages.
       '--disable-dev-shm-usage',
+      ...extraArgs,
     ],
   });
 }

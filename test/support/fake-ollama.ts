@@ -379,15 +379,10 @@ function seedState(state: FakeOllamaState): void {
     layer('params', 'sha256:56bb8bd477a519ffa694fc449c2413c6f0e1d3b1c88fa7e3c9d88d3ae49d4dcb', 96),
     layer('config', 'sha256:34bb5ab01051a11372a91f95f3fbbc51173eed8e7f13ec395b9ae9b8bd0e242b', 561),
   ];
+  // The dimensions are llama3.2 3B's real GGUF metadata (test/fixtures/ollama/model_info, see PROVENANCE.md).
   const llamaInfo = {
-    'general.architecture': 'llama',
+    ...fixture<Record<string, unknown>>('model_info/llama3.2-3b_ollama-issue7673.json'),
     'general.parameter_count': 3212749888,
-    'general.file_type': 15,
-    'general.quantization_version': 2,
-    'llama.context_length': 131072,
-    'llama.embedding_length': 3072,
-    'llama.block_count': 28,
-    'tokenizer.ggml.model': 'gpt2',
   };
   const llamaLicense = [
     'LLAMA 3.2 COMMUNITY LICENSE AGREEMENT\nLlama 3.2 Version Release Date: September 25, 2024',
@@ -418,7 +413,17 @@ function seedState(state: FakeOllamaState): void {
     parameters: { stop: ['<｜begin▁of▁sentence｜>', '<｜end▁of▁sentence｜>', '<｜User｜>', '<｜Assistant｜>'] },
     license: ['MIT License\n\nCopyright (c) 2023 DeepSeek'],
     capabilities: ['completion', 'thinking'],
-    model_info: { 'general.architecture': 'qwen2', 'general.parameter_count': 7615616512, 'qwen2.context_length': 131072 },
+    // Dimensions of DeepSeek-R1-Distill-Qwen-7B as its published config gives them (28 layers, GQA 28/4).
+    model_info: {
+      'general.architecture': 'qwen2',
+      'general.parameter_count': 7615616512,
+      'qwen2.context_length': 131072,
+      'qwen2.block_count': 28,
+      'qwen2.embedding_length': 3584,
+      'qwen2.attention.head_count': 28,
+      'qwen2.attention.head_count_kv': 4,
+      'qwen2.vocab_size': 152064,
+    },
   });
 
   const codellama = entry('codellama:latest');

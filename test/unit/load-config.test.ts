@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/load-config.js';
 
 const tempDirs: string[] = [];
@@ -132,6 +134,22 @@ describe('loadConfig', () => {
 
   it('allows a non-loopback bind address once a key exists', () => {
     expect(loadConfig({ BIND_ADDRESS: '0.0.0.0', API_KEY: 'x'.repeat(16) }).bind_address).toBe('0.0.0.0');
+  });
+  it('ollama_models_dir: from OLLAMA_MODELS_DIR or the YAML, absolute only, unset by default (found on the host)', () => {
+    expect(loadConfig({ HOME: '/home/me' }).hosts[0].ollama_models_dir).toBeUndefined();
+    expect(loadConfig({ HOME: '/home/me', OLLAMA_MODELS_DIR: '/data/ollama/models' }).hosts[0].ollama_models_dir).toBe(
+      '/data/ollama/models',
+    );
+    expect(error({ HOME: '/home/me', OLLAMA_MODELS_DIR: 'models' })).toBe('OLLAMA_MODELS_DIR: must be an absolute path');
+    const dir = mkdtempSync(join(tmpdir(), 'ght-cfg-'));
+    try {
+      writeFileSync(join(dir, 'c.yaml'), 'hosts:\n  whisper:\n    ollama_models_dir: ~/models\n');
+      expect(error({ HOME: '/home/me', CONFIG_FILE: join(dir, 'c.yaml') })).toBe(
+        'hosts.whisper.ollama_models_dir: must be an absolute path',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

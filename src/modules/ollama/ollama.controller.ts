@@ -10,6 +10,7 @@ import {
   OllamaJobStatusInput,
   OllamaListJobsInput,
   OllamaListModelsInput,
+  OllamaModelFitInput,
   OllamaPullModelInput,
   OllamaRunningModelsInput,
   OllamaShowModelInput,
@@ -24,6 +25,7 @@ import {
   ollamaJobStatus,
   ollamaListJobs,
   ollamaListModels,
+  ollamaModelFit,
   ollamaPullModel,
   ollamaRunningModels,
   ollamaShowModel,
@@ -58,6 +60,11 @@ export class OllamaController {
   @Operation(ollamaRunningModels)
   ollama_running_models(@Query() input: OllamaRunningModelsInput) {
     return this.ollama.ollama_running_models(input);
+  }
+
+  @Operation(ollamaModelFit)
+  ollama_model_fit(@Query() input: OllamaModelFitInput) {
+    return this.ollama.ollama_model_fit(input);
   }
 
   @Operation(ollamaPullModel)

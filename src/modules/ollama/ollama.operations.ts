@@ -12,6 +12,8 @@ import {
   OllamaListJobsResult,
   OllamaListModelsInput,
   OllamaListModelsResult,
+  OllamaModelFitInput,
+  OllamaModelFitResult,
   OllamaModelResult,
   OllamaPullModelInput,
   OllamaRunningModelsInput,
@@ -92,6 +94,21 @@ export const ollamaRunningModels = defineOperation({
     'Lists the models Ollama has loaded in memory right now, with size_bytes, size_vram_bytes (GPU memory they hold), gpu_percent (100 = fully on the GPU), context_length and expires_at (when Ollama unloads it if unused). Use it for "what is using the GPU?"; free memory with ollama_unload_model.',
   input: OllamaRunningModelsInput,
   output: OllamaRunningModelsResult,
+  service: OllamaService,
+  idempotent: true,
+});
+
+export const ollamaModelFit = defineOperation({
+  id: 'ollama_model_fit',
+  area: 'ollama',
+  method: 'GET',
+  path: '/ollama/fit',
+  scope: 'read',
+  summary: 'Will a model fit in VRAM?',
+  description:
+    'Estimates the VRAM an installed model needs at a context length and compares it with the free GPU memory: verdict fits, fits_after_unload (unload lists what to unload), partial_offload (offload_percent on CPU) or does_not_fit, with the numbers.',
+  input: OllamaModelFitInput,
+  output: OllamaModelFitResult,
   service: OllamaService,
   idempotent: true,
 });

@@ -1,6 +1,8 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppError } from '../../common/errors.js';
-import { HostRegistry } from '../../infra/host-registry.js';
+import { HostRegistry, type Host } from '../../infra/host-registry.js';
+import { OllamaAbortError } from '../../infra/ollama/ollama-client.js';
+import { GpuService } from '../gpu/gpu.service.js';
 import {
   DEFAULT_START_WAIT_SECONDS,
   DEFAULT_STATUS_WAIT_SECONDS,
@@ -16,6 +18,8 @@ import {
   type OllamaListJobsResult,
   type OllamaListModelsInput,
   type OllamaListModelsResult,
+  type OllamaModelFitInput,
+  type OllamaModelFitResult,
   type OllamaModelResult,
   type OllamaPullModelInput,
   type OllamaRunningModelsInput,
@@ -26,8 +30,10 @@ import {
   type OllamaVersionInput,
   type OllamaVersionResult,
 } from './dto/ollama.dto.js';
-import { JobStore, type JobProgressReport } from './jobs.js';
+import { JobStore, modelIdentity, type JobProgressReport } from './jobs.js';
 import { createBody } from './create-body.js';
+import { assessModelFit } from './model-fit.js';
+import { buildModelsDirCommand, parseModelsDirSpace, PullSpaceCheck, type ModelsDirSpace } from './pull-disk-check.js';
 import { parseParametersText, toModelSummary, toRunningModel } from './ollama-format.js';
 
 /** What the MCP surface hands to pull and create (REST passes nothing). */
@@ -41,6 +47,7 @@ export class OllamaService implements OnApplicationShutdown {
   constructor(
     private readonly hosts: HostRegistry,
     private readonly jobs: JobStore,
+    private readonly gpu: GpuService,
   ) {}
 
   async ollama_version(input: OllamaVersionInput): Promise<OllamaVersionResult> {
@@ -87,7 +94,19 @@ export class OllamaService implements OnApplicationShutdown {
       kind: 'pull',
       host: host.name,
       model: input.model,
-      run: (signal, onProgress) => host.ollama.pull(input.model, { signal, onProgress }),
+      run: async (signal, onProgress) => {
+        const space = await this.modelsDirSpace(host);
+        if (signal.aborted) throw new OllamaAbortError();
+        const check = space && new PullSpaceCheck(host.name, input.model, space);
+        // Throwing from onProgress closes the stream, which makes Ollama stop the download.
+        return host.ollama.pull(input.model, {
+          signal,
+          onProgress: (p) => {
+            onProgress(p);
+            check?.observe(p);
+          },
+        });
+      },
     });
     return this.jobs.wait(job.job_id, (input.wait_seconds ?? DEFAULT_START_WAIT_SECONDS) * 1000, ctx);
   }
@@ -104,6 +123,76 @@ export class OllamaService implements OnApplicationShutdown {
       run: (signal, onProgress) => host.ollama.create(body, { signal, onProgress }),
     });
     return this.jobs.wait(job.job_id, (input.wait_seconds ?? DEFAULT_START_WAIT_SECONDS) * 1000, ctx);
+  }
+
+  async ollama_model_fit(input: OllamaModelFitInput): Promise<OllamaModelFitResult> {
+    const host = this.hosts.get(input.host);
+    const target = modelIdentity(input.model);
+    const gpuStatus = this.gpu.gpu_status({ host: host.name }).then(
+      (status) => ({ status }),
+      (error: unknown) => ({ error }),
+    );
+    const [{ models }, shown, running, gpu] = await Promise.all([
+      host.ollama.tags(),
+      host.ollama.show(input.model),
+      host.ollama.ps(),
+      gpuStatus,
+    ]);
+    const installed = models.find((m) => modelIdentity(m.name || m.model) === target);
+    if (!installed) {
+      throw new AppError(
+        404,
+        'MODEL_NOT_FOUND',
+        `Model '${input.model}' is not installed on host '${host.name}'; see ollama_list_models, or pull it first.`,
+      );
+    }
+    if (typeof installed.size !== 'number' || !Number.isFinite(installed.size) || installed.size < 0) {
+      throw new AppError(
+        502,
+        'OLLAMA_ERROR',
+        `Ollama on host '${host.name}' lists '${input.model}' without a size; try again, or check the Ollama server.`,
+      );
+    }
+    const context = input.context_length === undefined ? '' : ` at ${input.context_length} tokens`;
+    if (installed.remote_host) {
+      const zero = { weights: 0, kv_cache: 0, overhead: 0, total: 0 };
+      const free = 'status' in gpu ? gpu.status.gpus.reduce((a, g) => a + (g.memory_free_mb ?? 0), 0) : 0;
+      return {
+        host: host.name,
+        model: input.model,
+        context_length: input.context_length ?? installed.details?.context_length ?? 0,
+        estimated_vram_mb: zero,
+        free_vram_mb: free,
+        free_after_unload_mb: free,
+        unload: [],
+        verdict: 'fits',
+        offload_percent: 0,
+        explanation: `'${input.model}' is a cloud model: it runs on ${installed.remote_host}${context} and takes no VRAM on this host.`,
+      };
+    }
+    if ('error' in gpu) {
+      if (gpu.error instanceof AppError && gpu.error.code === 'GPU_UNAVAILABLE') {
+        throw new AppError(503, 'GPU_UNAVAILABLE', `Cannot tell whether '${input.model}' fits in VRAM: ${gpu.error.message}`);
+      }
+      throw gpu.error;
+    }
+    const numCtx = parseParametersText(shown.parameters).num_ctx;
+    return {
+      host: host.name,
+      ...assessModelFit({
+        model: input.model,
+        size_bytes: installed.size,
+        model_info: shown.model_info ?? {},
+        num_ctx: typeof numCtx === 'number' && Number.isInteger(numCtx) && numCtx > 0 ? numCtx : undefined,
+        context_length: input.context_length,
+        gpus: gpu.status.gpus,
+        loaded: running.models.map((m) => ({
+          name: m.name || m.model,
+          size_vram_bytes: typeof m.size_vram === 'number' && m.size_vram > 0 ? m.size_vram : 0,
+          is_target: modelIdentity(m.name || m.model) === target,
+        })),
+      }),
+    };
   }
 
   async ollama_job_status(input: OllamaJobStatusInput & OllamaJobParams, ctx: OllamaCallContext = {}): Promise<OllamaJob> {
@@ -142,6 +231,23 @@ export class OllamaService implements OnApplicationShutdown {
   onApplicationShutdown(): void {
     // Closing the streams tells Ollama to stop; a later pull resumes the partial download.
     this.jobs.cancelAll();
+  }
+
+  /**
+   * Free space where the host's Ollama stores models. Null when it cannot be read (no df, an unusual host):
+   * the pull then goes ahead unchecked rather than failing over a check of our own.
+   */
+  private async modelsDirSpace(host: Host): Promise<ModelsDirSpace | null> {
+    try {
+      const result = await host.transport.exec(buildModelsDirCommand(host.config.ollama_models_dir), {
+        timeoutMs: 10_000,
+        maxStdoutBytes: 64 << 10,
+        maxStderrBytes: 64 << 10,
+      });
+      return parseModelsDirSpace(result.stdout);
+    } catch {
+      return null;
+    }
   }
 
   /** Jobs are found by id alone; a `host` that names another host is a mistake worth saying. */
