@@ -40,7 +40,7 @@ describe('LocalTransport', () => {
     expect(t.kind).toBe('local');
     expect(t.address).toBe('local');
     await t.probe();
-    expect(t.status()).toEqual({ state: 'connected', reconnects: 0 });
+    expect(t.status()).toEqual({ state: 'connected', reconnects: 0, channelsWaiting: 0 });
   });
 
   it('returns stdout, stderr and exit codes 0, 3 and 127', async () => {

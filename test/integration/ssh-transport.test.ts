@@ -79,7 +79,7 @@ describe('SshTransport exec (shared sshd)', () => {
 
   it('does not dial on construction, connects on first use', async () => {
     const lazy = transportFor(sshd);
-    expect(lazy.status()).toEqual({ state: 'idle', reconnects: 0 });
+    expect(lazy.status()).toEqual({ state: 'idle', reconnects: 0, channelsWaiting: 0 });
     expect(lazy.kind).toBe('ssh');
     expect(lazy.address).toBe(`${sshd.username}@127.0.0.1:${sshd.port}`);
     await lazy.probe();

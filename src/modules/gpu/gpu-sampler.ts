@@ -4,8 +4,9 @@
  * /metrics without a remote round trip, and every reading feeds the history.
  *
  * Channels: it holds one of the host's exec channels while it runs (sshd counts sessions per
- * connection, and the transport's limiter keeps us under that). A host configured with a single channel
- * would have nothing left for shell and file calls, so the service runs no sampler there.
+ * connection, and the transport's limiter keeps us under that). So that it never starves shell and file
+ * calls, the service stops it as soon as calls queue for a channel and starts it again once none do, and
+ * runs none on a host configured with a single channel.
  */
 import type { HostTransport } from '../../infra/transport.js';
 import { SAMPLE_END_MARKER, buildGpuSamplerCommand, parseGpuStatus, type GpuStatus } from './nvidia-smi.js';
