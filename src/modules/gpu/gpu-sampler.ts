@@ -87,6 +87,8 @@ export class GpuSampler {
         this.lastError = undefined;
         this.options.onReading(this.latest.at, this.latest.reading);
       } catch (err) {
+        // The newest reading is a failure: answer from none (gpu_status then queries and says why).
+        this.latest = undefined;
         this.lastError = err;
       }
     }
