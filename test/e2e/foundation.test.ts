@@ -166,7 +166,7 @@ describe.each(['ssh', 'local'] as const)('foundation over the %s transport', (tr
     const committed = JSON.parse(readFileSync('openapi.json', 'utf8'));
     expect(full.body).toEqual(committed);
     const gpu = await call(server.url, 'GET', '/openapi/gpu.json');
-    expect(Object.keys(gpu.body.paths)).toEqual(['/gpu/status', '/gpu/history']);
+    expect(Object.keys(gpu.body.paths).sort()).toEqual(['/gpu/history', '/gpu/status']);
     const ro = await call(server.url, 'GET', '/openapi/readonly.json');
     const ids = Object.values(ro.body.paths).flatMap((item: any) => Object.values(item).map((op: any) => op.operationId));
     expect(ids).toContain('gpu_status');
