@@ -98,18 +98,13 @@ export class GpuService implements OnApplicationShutdown {
    * The reading /metrics shows: the sampler's when fresh, else a query (the caller caches it). A scrape
    * does not count as a call: it neither starts a sampler nor keeps one alive, unless history is 'always'.
    */
-  async reading_for_metrics(hostName: string): Promise<GpuStatusResult> {
+  async readingForMetrics(hostName: string): Promise<GpuStatusResult> {
     const host = this.hosts.get(hostName);
     const st = this.stateOf(host);
     if (this.settings.history === 'always') this.ensureSampler(host, st);
     const fresh = this.freshSample(st);
     if (fresh) return this.result(host, this.withVersions(st, fresh.reading), fresh.at);
     return this.result(host, await this.read(host), this.now());
-  }
-
-  /** Whether a sampler is running for the host (for tests and the README's claims). */
-  sampler_running(hostName: string): boolean {
-    return this.state.get(hostName)?.sampler?.running ?? false;
   }
 
   onApplicationShutdown(): void {
@@ -292,8 +287,10 @@ export class GpuService implements OnApplicationShutdown {
       },
       onEnd: (error) => {
         if (st.sampler === sampler) st.sampler = undefined;
-        const why = error instanceof AppError ? error.message : 'the command ended';
-        this.log.warn(`GPU sampler on host '${host.name}' stopped: ${why}`);
+        if (error !== undefined) {
+          const why = error instanceof AppError ? error.message : 'the command ended';
+          this.log.warn(`GPU sampler on host '${host.name}' stopped: ${why}`);
+        }
         this.scheduleRestart(host, st);
       },
     });
