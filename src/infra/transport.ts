@@ -51,6 +51,8 @@ export interface TransportStatus {
   reconnects: number;
   /** Last connection error message (already safe to show), if any. */
   lastError?: string;
+  /** Commands queued for a free channel (0 when the transport has no channel limit). */
+  channelsWaiting: number;
 }
 
 export interface HostTransport {

@@ -138,7 +138,7 @@ export class MetricsService {
     const readings = this.hosts.all().map((h) => {
       let entry = this.gpuCache.get(h.name);
       if (!entry || now - entry.at >= GPU_CACHE_MS) {
-        const reading = this.gpu.reading_for_metrics(h.name).then(
+        const reading = this.gpu.readingForMetrics(h.name).then(
           (r) => {
             this.noteGpuOutcome(h.name, 'ok');
             return r;

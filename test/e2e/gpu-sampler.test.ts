@@ -5,6 +5,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installFakeNvidiaSmi, setNvidiaSmiScenario, setNvidiaSmiUnknownFields } from '../support/fake-nvidia-smi.js';
 import { call, startServer, type RunningServer } from '../support/server.js';
@@ -219,6 +220,43 @@ describe('GPU sampler and gpu_history', () => {
       expect(r.status, JSON.stringify(query)).toBe(400);
       expect(r.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
       expect((r.body as { message: string }).message).toContain(Object.keys(query)[0]);
+    }
+  });
+
+  it('gives its channel to queued shell calls and takes it back once they are done', async () => {
+    // A second host on the same sshd with two channels: the sampler holds one, so a burst of shell
+    // calls queues, and the sampler must step aside instead of halving their throughput.
+    const cfg = join(dir, 'two-channels.yaml');
+    writeFileSync(cfg, readFileSync(join(dir, 'config.yaml'), 'utf8').replace('known_hosts: ', 'max_channels: 2, known_hosts: '));
+    const narrow = await startServer({ CONFIG_FILE: cfg });
+    // The sampler's shell loop on the host, found by the marker in its command line.
+    const samplers = () => {
+      try {
+        return execFileSync('pgrep', ['-f', '-u', String(process.getuid?.() ?? 0), `${bin}/nvidia-smi.*sample@@`], { encoding: 'utf8' })
+          .split('\n')
+          .filter(Boolean).length;
+      } catch {
+        return 0; // pgrep exits 1 when nothing matches
+      }
+    };
+    try {
+      await server.stop(); // only the narrow server samples now
+      await until('the narrow server sampling', async () => {
+        const r = await call(narrow.url, 'GET', '/gpu/status', { key: KEY });
+        const b = r.body as { collected_at: string; sampled_at: string };
+        return r.status === 200 && fromSample(b) ? true : undefined;
+      });
+      expect(samplers()).toBeGreaterThan(0);
+      const burst = Promise.all(
+        Array.from({ length: 6 }, () => call(narrow.url, 'POST', '/shell/exec', { key: KEY, body: { command: 'sleep 2; echo done' } })),
+      );
+      await until('the sampler to step aside', async () => (samplers() === 0 ? true : undefined), 20_000);
+      const results = await burst;
+      for (const r of results) expect(r.body).toMatchObject({ exit_code: 0, stdout: 'done\n' });
+      await call(narrow.url, 'GET', '/gpu/status', { key: KEY });
+      await until('the sampler back', async () => (samplers() > 0 ? true : undefined), 20_000);
+    } finally {
+      await narrow.stop();
     }
   });
 });

@@ -164,6 +164,16 @@ describe('HostGpuHistory memory', () => {
     expect(h.window(T0, MIN).gpus).toHaveLength(MAX_GPUS_PER_HOST);
   });
 
+  it('keeps names from a hostile host short, and ignores GPUs whose UUID is absurdly long', () => {
+    const h = new HostGpuHistory(1000);
+    const huge = 'x'.repeat(100_000);
+    h.add(T0, [gpu(0, 1, { name: huge }), gpu(1, 1, { uuid: huge })], [proc(0, 1, 10, huge)]);
+    const gpus = h.window(T0, MIN).gpus;
+    expect(gpus).toHaveLength(1);
+    expect(gpus[0].name).toHaveLength(256);
+    expect(gpus[0].top_processes[0].process_name).toHaveLength(256);
+  });
+
   it('24 hours of 1-s readings for 8 GPUs with processes stays within 8 MB of heap (measured)', () => {
     // A full collection before each measurement, so the figure is what the history keeps, not garbage.
     setFlagsFromString('--expose-gc');

@@ -35,7 +35,7 @@ export class LocalTransport implements HostTransport {
   }
 
   status(): TransportStatus {
-    return { state: 'connected', reconnects: 0 };
+    return { state: 'connected', reconnects: 0, channelsWaiting: 0 };
   }
 
   async probe(): Promise<void> {}

@@ -162,7 +162,7 @@ export class SshTransport implements HostTransport {
     else if (this.connecting) state = this.everConnected ? 'reconnecting' : 'connecting';
     else if (this.lastFailure) state = 'failed';
     else state = 'idle';
-    const s: TransportStatus = { state, reconnects: this.reconnects };
+    const s: TransportStatus = { state, reconnects: this.reconnects, channelsWaiting: this.limiter.waiting };
     if (this.lastError) s.lastError = this.lastError;
     return s;
   }

@@ -18,6 +18,9 @@ const PROCESSES_PER_MINUTE = 3;
 const TOP_PROCESSES = 5;
 /** A host cannot make the server keep more series than this (a hostile nvidia-smi could list thousands). */
 export const MAX_GPUS_PER_HOST = 32;
+/** Names are kept at most this long, so a host printing huge names cannot grow the history. */
+const MAX_NAME_CHARS = 256;
+const clipName = <T extends string | null>(s: T): T => (s !== null && s.length > MAX_NAME_CHARS ? (s.slice(0, MAX_NAME_CHARS) as T) : s);
 
 /** utilization, memory used, temperature, power: the four metrics kept. */
 const METRICS = 4;
@@ -88,13 +91,13 @@ class GpuSeries {
     gpu: GpuInfo,
   ) {
     this.index = gpu.index;
-    this.name = gpu.name;
+    this.name = clipName(gpu.name);
   }
 
   add(at: number, gpu: GpuInfo, processes: readonly GpuProcess[], intervalSeconds: number): void {
     if (!(at > this.lastAt)) return; // out of order or repeated: the clock went back, keep what is there
     this.index = gpu.index;
-    this.name = gpu.name;
+    this.name = clipName(gpu.name);
     // The time a reading stands for: the gap since the previous one, but not more than two intervals (a
     // pause in sampling is not time at the last value).
     const seconds = Math.min((at - this.lastAt) / 1000, 2 * intervalSeconds);
@@ -123,7 +126,7 @@ class GpuSeries {
     }
     const mine = processes
       .filter((p) => p.gpu_uuid === this.uuid)
-      .map((p) => ({ pid: p.pid, process_name: p.process_name, used_memory_mb: p.used_memory_mb }));
+      .map((p) => ({ pid: p.pid, process_name: clipName(p.process_name), used_memory_mb: p.used_memory_mb }));
     if (mine.length > 0) cur.processes = mergeProcesses(cur.processes, mine, PROCESSES_PER_MINUTE);
   }
 
@@ -315,7 +318,7 @@ export class HostGpuHistory {
     for (const g of gpus) {
       let s = this.series.get(g.uuid);
       if (!s) {
-        if (this.series.size >= MAX_GPUS_PER_HOST) continue;
+        if (this.series.size >= MAX_GPUS_PER_HOST || g.uuid.length > MAX_NAME_CHARS) continue;
         s = new GpuSeries(g.uuid, g);
         this.series.set(g.uuid, s);
       }

@@ -18,6 +18,8 @@ import {
 
 /** gpu_status answers from the sampler's newest reading when it is at most this old. */
 export const SAMPLE_MAX_AGE_MS = 2_000;
+/** How often a sampler that gave its channel to queued calls looks again whether they are done. */
+const YIELD_RECHECK_MS = 1_000;
 /** Pause before restarting a sampler that ended on its own (a drop, nvidia-smi failing), growing to 30 s. */
 const RESTART_DELAY_MS = 1_000;
 const RESTART_DELAY_MAX_MS = 30_000;
@@ -96,7 +98,7 @@ export class GpuService implements OnApplicationShutdown {
    * The reading /metrics shows: the sampler's when fresh, else a query (the caller caches it). A scrape
    * does not count as a call: it neither starts a sampler nor keeps one alive, unless history is 'always'.
    */
-  async reading_for_metrics(hostName: string): Promise<GpuStatusResult> {
+  async readingForMetrics(hostName: string): Promise<GpuStatusResult> {
     const host = this.hosts.get(hostName);
     const st = this.stateOf(host);
     if (this.settings.history === 'always') this.ensureSampler(host, st);
@@ -112,11 +114,6 @@ export class GpuService implements OnApplicationShutdown {
   gpu_chart(hostName: string, windowMs: number, bucketMs: number): GpuChartSeries[] {
     const host = this.hosts.get(hostName);
     return this.state.get(host.name)?.history?.chart(this.now(), windowMs, bucketMs) ?? [];
-  }
-
-  /** Whether a sampler is running for the host (for tests and the README's claims). */
-  sampler_running(hostName: string): boolean {
-    return this.state.get(hostName)?.sampler?.running ?? false;
   }
 
   onApplicationShutdown(): void {
@@ -268,6 +265,7 @@ export class GpuService implements OnApplicationShutdown {
     if (!this.settings.sampler || st.sampler?.running || st.restartTimer || !st.profile) return;
     // With one channel the sampler would leave nothing for shell and file calls.
     if (host.config.transport === 'ssh' && (host.config.ssh?.max_channels ?? 8) < 2) return;
+    if (host.transport.status().channelsWaiting > 0) return this.yieldChannel(host, st);
     const profile = st.profile;
     const sampler = new GpuSampler(host.transport, {
       hostName: host.name,
@@ -277,6 +275,13 @@ export class GpuService implements OnApplicationShutdown {
       now: () => this.now(),
       onReading: (at, reading) => {
         st.restartDelayMs = RESTART_DELAY_MS;
+        if (host.transport.status().channelsWaiting > 0) {
+          // Calls wait for a channel: give ours back (gpu_status queries directly meanwhile).
+          sampler.stop();
+          if (st.sampler === sampler) st.sampler = undefined;
+          this.feedHistory(st, at, this.withVersions(st, reading));
+          return this.yieldChannel(host, st);
+        }
         if (reading.query_driver_version !== st.profile?.query_driver_version) {
           // A new driver: learn it again (a one-shot read does) and sample with its field list.
           sampler.stop();
@@ -291,13 +296,25 @@ export class GpuService implements OnApplicationShutdown {
       },
       onEnd: (error) => {
         if (st.sampler === sampler) st.sampler = undefined;
-        const why = error instanceof AppError ? error.message : 'the command ended';
-        this.log.warn(`GPU sampler on host '${host.name}' stopped: ${why}`);
+        if (error !== undefined) {
+          const why = error instanceof AppError ? error.message : 'the command ended';
+          this.log.warn(`GPU sampler on host '${host.name}' stopped: ${why}`);
+        }
         this.scheduleRestart(host, st);
       },
     });
     st.sampler = sampler;
     this.armIdleTimer(host, st);
+  }
+
+  /** Start the sampler again once no call waits for a channel (while sampling is still wanted). */
+  private yieldChannel(host: Host, st: HostGpuState): void {
+    if (st.restartTimer || !this.samplingWanted(st)) return;
+    st.restartTimer = setTimeout(() => {
+      st.restartTimer = undefined;
+      if (this.samplingWanted(st)) this.ensureSampler(host, st);
+    }, YIELD_RECHECK_MS);
+    st.restartTimer.unref();
   }
 
   private scheduleRestart(host: Host, st: HostGpuState): void {
