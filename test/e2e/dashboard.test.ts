@@ -10,6 +10,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { call, sshEnv, startServer, type RunningServer } from '../support/server.js';
 import { sharedSshd } from '../support/context.js';
@@ -22,6 +24,80 @@ const FULL = 'dashboard-full-key-0123456789';
 const READ = 'dashboard-read-key-0123456789';
 const CAPTURE = 'linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05';
 const CORS_ORIGIN = 'http://owui.test:8080';
+
+/** Status and code of a GET with a Host header of our choosing (fetch cannot set Host); the body is not waited for. */
+function getWithHost(base: string, path: string, host: string): Promise<{ status: number; code?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, base), { headers: { host } }, (res) => {
+      if (res.statusCode === 200) {
+        res.destroy();
+        return resolve({ status: 200 });
+      }
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, code: JSON.parse(text).code }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the dashboard behind the Host/Origin guard', () => {
+  it('without keys: only loopback names reach /, its files and its stream (DNS rebinding); ALLOWED_HOSTS lets a proxy name in', async () => {
+    const open = await startServer({});
+    const proxied = await startServer({ API_KEY: FULL, ALLOWED_HOSTS: 'gpu.lan' });
+    try {
+      const port = new URL(open.url).port;
+      for (const path of ['/', '/dashboard/app.js', '/dashboard/uplot.js', '/dashboard/events', '/panel']) {
+        expect([path, await getWithHost(open.url, path, `attacker.example:${port}`)]).toEqual([
+          path,
+          { status: 403, code: 'HOST_NOT_ALLOWED' },
+        ]);
+        expect([path, (await getWithHost(open.url, path, `127.0.0.1:${port}`)).status]).toEqual([path, 200]);
+      }
+      const pport = new URL(proxied.url).port;
+      expect(await getWithHost(proxied.url, '/', `gpu.lan:${pport}`)).toEqual({ status: 200 });
+      expect(await getWithHost(proxied.url, '/', `attacker.example:${pport}`)).toEqual({ status: 403, code: 'HOST_NOT_ALLOWED' });
+      expect(await getWithHost(proxied.url, '/dashboard/events', `gpu.lan:${pport}`)).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+    } finally {
+      await open.stop();
+      await proxied.stop();
+    }
+  }, 60_000);
+});
+
+describe('show_panel for a host that cannot be reached', () => {
+  it('answers the page with each part saying what failed (the SSH address and what to check), and the text fallback says the same', async () => {
+    // A port nothing listens on: the connection is refused.
+    const closed = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as AddressInfo).port;
+        srv.close(() => resolve(port));
+      });
+    });
+    const server = await startServer({ ...sshEnv({ ...sharedSshd(), port: closed }), API_KEY: FULL });
+    try {
+      const res = await call(server.url, 'GET', '/panel', { key: FULL, query: { panel: 'overview' } });
+      expect(res.status).toBe(200);
+      expect(res.text).toContain('<span class="badge bad">unreachable</span>');
+      expect(res.text).toContain(
+        `data-error="HOST_UNREACHABLE"><strong>HOST_UNREACHABLE</strong> SSH to ${sharedSshd().username}@127.0.0.1:${closed} was refused`,
+      );
+      expect(res.text).not.toMatch(/\bat .*\.(js|ts):\d+/); // no stack trace
+      const { client, close } = await connectMcp(server.url, FULL);
+      try {
+        const result: any = await client.callTool({ name: 'show_panel', arguments: { panel: 'gpus' } });
+        expect(result.content[0].text).toBe(
+          `Panel "gpus" of host whisper, shown to the user.\nGPUs: HOST_UNREACHABLE: SSH to ${sharedSshd().username}@127.0.0.1:${closed} was refused (connection refused); check that sshd is running and the address and port are right.`,
+        );
+      } finally {
+        await close();
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+});
 
 describe('dashboard and show_panel in chromium', () => {
   let server: RunningServer;
