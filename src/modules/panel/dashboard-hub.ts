@@ -3,7 +3,7 @@ import { HostRegistry } from '../../infra/host-registry.js';
 import { PanelSources, type HostView } from './panel-data.js';
 import { renderDashboardBody } from './render/sections.js';
 
-/** How often the dashboard's stream looks for news: half the sampler's default interval, so it lags it by at most that. */
+/** How often the dashboard's stream looks for news: half the sampler's default interval, so it lags it by at most that plus one read. */
 export const TICK_MS = 500;
 
 /** How often each slower source is read again (success, failure): a df or a connection probe each tick would be waste. */
@@ -69,26 +69,24 @@ export class DashboardHub implements OnApplicationShutdown {
 
   private tick(): void {
     const now = Date.now();
-    const views: HostView[] = [];
     for (const host of this.hosts.all()) {
       let st = this.state.get(host.name);
       if (!st) {
         st = { view: { name: host.name }, due: { gpu: 0, info: 0, running: 0, resources: 0 }, busy: new Set() };
         this.state.set(host.name, st);
       }
-      this.refresh(st, 'info', now, () => this.sources.info(host.name).then((o) => ((st.view.info = o), o.ok)));
-      this.refresh(st, 'gpu', now, () => this.sources.gpuStatus(host.name).then((o) => ((st.view.gpu = o), o.ok)));
-      this.refresh(st, 'running', now, () => this.sources.running(host.name).then((o) => ((st.view.running = o), o.ok)));
-      this.refresh(st, 'resources', now, () => this.sources.resources(host.name).then((o) => ((st.view.resources = o), o.ok)));
-      st.view.charts = this.sources.charts(host.name);
-      views.push(st.view);
+      const view = st.view;
+      this.refresh(st, 'info', now, () => this.sources.info(host.name).then((o) => ((view.info = o), o.ok)));
+      this.refresh(st, 'gpu', now, () => this.sources.gpuStatus(host.name).then((o) => ((view.gpu = o), o.ok)));
+      this.refresh(st, 'running', now, () => this.sources.running(host.name).then((o) => ((view.running = o), o.ok)));
+      this.refresh(st, 'resources', now, () => this.sources.resources(host.name).then((o) => ((view.resources = o), o.ok)));
     }
     void Promise.all(this.hosts.all().map((h) => this.sources.jobs(h.name).then((jobs) => [h.name, jobs] as const))).then((all) => {
       for (const [name, jobs] of all) {
         const st = this.state.get(name);
         if (st) st.view.jobs = jobs;
       }
-      this.publish(views, now);
+      this.publish();
     });
   }
 
@@ -100,6 +98,8 @@ export class DashboardHub implements OnApplicationShutdown {
       (ok) => {
         st.busy.delete(source);
         st.due[source] = Date.now() + PERIODS[source][ok ? 0 : 1];
+        // Shown at once, not at the next tick: a new GPU reading reaches the page within one read.
+        this.publish();
       },
       () => {
         st.busy.delete(source);
@@ -108,8 +108,15 @@ export class DashboardHub implements OnApplicationShutdown {
     );
   }
 
-  private publish(views: HostView[], now: number): void {
+  private publish(): void {
     if (this.listeners.size === 0) return;
+    const now = Date.now();
+    const views = this.hosts.all().flatMap((h) => {
+      const st = this.state.get(h.name);
+      if (!st) return [];
+      st.view.charts = this.sources.charts(h.name);
+      return [st.view];
+    });
     const html = renderDashboardBody(views, now);
     if (html === this.last?.html) return;
     this.last = { generated_at: new Date(now).toISOString(), html };

@@ -184,6 +184,7 @@ export function renderHost(view: HostView, panel: PanelKind, now: number): strin
 
 /** The dashboard's live body: every host's overview, and when it was made. */
 export function renderDashboardBody(views: HostView[], now: number): string {
-  const stamp = new Date(now).toISOString();
+  // Whole seconds: an unchanged body within the same second is not sent again.
+  const stamp = new Date(Math.floor(now / 1000) * 1000).toISOString();
   return `<p class="stamp muted" data-generated-at="${stamp}">Updated ${clock(stamp)}</p>${views.map((v) => renderHost(v, 'overview', now)).join('')}`;
 }
