@@ -25,6 +25,9 @@ const READ = 'dashboard-read-key-0123456789';
 const CAPTURE = 'linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05';
 const CORS_ORIGIN = 'http://owui.test:8080';
 
+/** Polls until the matcher holds: the GPU sampler, the stream and the browser each take their time on a busy machine. */
+const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 20_000, interval: 100 });
+
 /** Status and code of a GET with a Host header of our choosing (fetch cannot set Host); the body is not waited for. */
 function getWithHost(base: string, path: string, host: string): Promise<{ status: number; code?: string }> {
   return new Promise((resolve, reject) => {
@@ -178,38 +181,38 @@ describe('dashboard and show_panel in chromium', () => {
       await page.locator('#key-form').waitFor({ state: 'visible' });
       await page.fill('#key', 'not-a-key');
       await page.click('#key-form button[type=submit]');
-      await expect.poll(() => page.locator('#key-note').textContent()).toContain('The API key is not valid');
+      await eventually(() => page.locator('#key-note').textContent()).toContain('The API key is not valid');
       expect(await page.locator('#key-form').isVisible()).toBe(true);
 
       await page.fill('#key', READ);
       await page.click('#key-form button[type=submit]');
-      await expect.poll(() => page.locator('#conn').textContent()).toBe('live');
+      await eventually(() => page.locator('#conn').textContent()).toBe('live');
       expect(await page.evaluate(() => sessionStorage.getItem('ght-dashboard-key'))).toBe(READ);
       expect(await page.evaluate(() => localStorage.getItem('ght-dashboard-key'))).toBeNull();
 
       // Idle numbers, equal to what gpu_status answers.
       const idle = (await call(server.url, 'GET', '/gpu/status', { key: READ })).body.gpus[0];
-      await expect.poll(() => gpuField(page, 'utilization_percent')).toBe(`${idle.utilization_percent} %`);
+      await eventually(() => gpuField(page, 'utilization_percent')).toBe(`${idle.utilization_percent} %`);
       expect(await gpuField(page, 'temperature_celsius')).toBe(`${idle.temperature_celsius} °C`);
-      await expect.poll(() => page.locator('[data-host="whisper"] [data-field="reachable"]').textContent()).toBe('reachable');
-      await expect.poll(() => page.locator('[data-part="disks"] tr[data-mount="/"]').count()).toBe(1);
-      await expect.poll(() => page.locator('[data-part="models"] tr[data-model="llama3.2:latest"]').count()).toBe(1);
+      await eventually(() => page.locator('[data-host="whisper"] [data-field="reachable"]').textContent()).toBe('reachable');
+      await eventually(() => page.locator('[data-part="disks"] tr[data-mount="/"]').count()).toBe(1);
+      await eventually(() => page.locator('[data-part="models"] tr[data-model="llama3.2:latest"]').count()).toBe(1);
       expect(await page.locator('tr[data-model="llama3.2:latest"] [data-field="unloads"]').textContent()).toMatch(/^in \d+ (s|min)$/);
 
       // The GPU double goes under load: the page follows without a reload.
       nvidia.setScenario(`${CAPTURE}__load`);
-      await expect
-        .poll(async () => (await call(server.url, 'GET', '/gpu/status', { key: READ })).body.gpus[0].utilization_percent)
-        .not.toBe(idle.utilization_percent);
+      await eventually(async () => (await call(server.url, 'GET', '/gpu/status', { key: READ })).body.gpus[0].utilization_percent).not.toBe(
+        idle.utilization_percent,
+      );
       const load = (await call(server.url, 'GET', '/gpu/status', { key: READ })).body.gpus[0];
       expect(load.utilization_percent).not.toBe(idle.utilization_percent);
-      await expect.poll(() => gpuField(page, 'utilization_percent')).toBe(`${load.utilization_percent} %`);
-      await expect.poll(() => gpuField(page, 'temperature_celsius')).toBe(`${load.temperature_celsius} °C`);
+      await eventually(() => gpuField(page, 'utilization_percent')).toBe(`${load.utilization_percent} %`);
+      await eventually(() => gpuField(page, 'temperature_celsius')).toBe(`${load.temperature_celsius} °C`);
       const memory = (await gpuField(page, 'memory'))!.replace(/,/g, '');
       expect(memory).toBe(`${load.memory_used_mb} / ${load.memory_total_mb} MiB`);
 
       // Charts: uPlot draws a canvas for each of the four lines.
-      await expect.poll(() => page.locator('[data-host="whisper"] [data-gpu="0"] .chart canvas').count()).toBe(4);
+      await eventually(() => page.locator('[data-host="whisper"] [data-gpu="0"] .chart canvas').count()).toBe(4);
 
       // A slow pull (write key, through the API): its bar moves on the page.
       fake.state.pullDelayMs = 150;
@@ -239,12 +242,12 @@ describe('dashboard and show_panel in chromium', () => {
 
       // Phone width: nothing wider than the screen.
       await page.setViewportSize({ width: 390, height: 844 });
-      await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await eventually(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
       await shot(page, 'dashboard-phone.png');
 
       const cancel = await call(server.url, 'POST', `/ollama/jobs/${pull.body.job_id}/cancel`, { key: FULL });
       expect(cancel.status).toBe(200);
-      await expect.poll(() => page.locator(`[data-job="${pull.body.job_id}"]`).getAttribute('data-state')).toBe('cancelled');
+      await eventually(() => page.locator(`[data-job="${pull.body.job_id}"]`).getAttribute('data-state')).toBe('cancelled');
 
       expect(errors).toEqual([]);
       // Two refusals: the first visit without a key, and the wrong key.
@@ -330,7 +333,7 @@ describe('dashboard and show_panel in chromium', () => {
       );
       expect(await page.locator('h4').first().textContent()).toBe(`GPU 0 · ${status.name}`);
       // The inline chart library drew the four charts.
-      await expect.poll(() => page.locator('.chart canvas').count()).toBe(4);
+      await eventually(() => page.locator('.chart canvas').count()).toBe(4);
       await shot(page, 'panel-gpus.png');
       expect(requested).toEqual([pathToFileURL(file).href]);
       expect(errors).toEqual([]);
@@ -412,10 +415,10 @@ describe('dashboard and show_panel in chromium', () => {
         // The handshake comes first, before any other message.
         expect(handshake.slice(0, 2)).toEqual(['ui/initialize', 'ui/notifications/initialized']);
         const view = page.frameLocator('#view');
-        await expect
-          .poll(() => view.locator('[data-gpu="0"] [data-field="utilization_percent"]').textContent())
-          .toBe(`${status.utilization_percent} %`);
-        await expect.poll(() => view.locator('.chart canvas').count()).toBe(4);
+        await eventually(() => view.locator('[data-gpu="0"] [data-field="utilization_percent"]').textContent()).toBe(
+          `${status.utilization_percent} %`,
+        );
+        await eventually(() => view.locator('.chart canvas').count()).toBe(4);
         expect(errors).toEqual([]);
       } finally {
         await page.close();
