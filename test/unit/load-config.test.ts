@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import os from 'node:os';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../../src/config/load-config.js';
 
 const yamlFile = (text: string) => {
-  const dir = mkdtempSync('/tmp/ght-cfg-');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ght-cfg-'));
   writeFileSync(`${dir}/c.yaml`, text);
   return `${dir}/c.yaml`;
 };
