@@ -111,7 +111,7 @@ describe('loadConfig', () => {
     expect(error({ CONFIG_FILE: yamlFile('server: {port: 70000}\n') })).toBe('server.port (env PORT): must not be greater than 65535');
     expect(error({ CONFIG_FILE: yamlFile('server: {port: eighty}\n') })).toBe('server.port (env PORT): "eighty" is not a number');
     expect(error({ PORT: '80a' })).toBe('PORT / server.port: "80a" is not a number');
-    expect(error({ PORT: '8'.repeat(100) })).toMatch(/^PORT \/ server\.port: "8{40}…" is not a number$/);
+    expect(error({ PORT: 'x'.repeat(100) })).toMatch(/^PORT \/ server\.port: "x{40}…" is not a number$/);
   });
 
   it('says "required" for a missing key, not the rules a value would have to follow', () => {
