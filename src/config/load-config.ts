@@ -173,7 +173,10 @@ function firstError(errors: ValidationError[], prefix: string[] = []): { path: s
         text = `unknown key${near ? ` (did you mean ${near}?)` : ''}`;
       } else if (e.value === undefined) {
         text = 'required';
-      } else if ((typeof e.value === 'number' || typeof e.value === 'boolean') && Object.keys(e.constraints).some((k) => STRING_RULES.has(k))) {
+      } else if (
+        (typeof e.value === 'number' || typeof e.value === 'boolean') &&
+        Object.keys(e.constraints).some((k) => STRING_RULES.has(k))
+      ) {
         // YAML turns unquoted digits (a digest of zeros, a numeric key) into a number, and true/false into booleans.
         const read = typeof e.value === 'number' ? `the number ${e.value}` : e.value;
         text = `${texts[0].replace(new RegExp(`^${e.property} `), '')}; YAML read this as ${read}: quote the value`;
@@ -298,8 +301,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
   const hosts: HostConfig[] = Object.entries((raw.hosts ?? {}) as Record<string, unknown>).map(([name, value]) => {
     const path = `hosts.${name}`;
-    if (!HOST_NAME.test(name))
-      throw new ConfigError(`${keyLabel(origins, path)}: host names must be letters, digits, - or _ (at most 63)`);
+    if (!HOST_NAME.test(name)) throw new ConfigError(`${keyLabel(origins, path)}: host names must be letters, digits, - or _ (at most 63)`);
     const h = check(RawHost, value ?? {}, path, origins);
     const transport = h.transport ?? (h.ssh ? 'ssh' : 'local');
     if (transport === 'ssh' && !h.ssh) throw new ConfigError(`${path}.ssh: transport is ssh but no ssh.host is given`);

@@ -398,7 +398,7 @@ describe('failures', () => {
     const { stdout, stderr } = framed([{ name: 'gpu', stdout: '', stderr: 'sh: 1: nvidia-smi: not found\n', exit: 127 }]);
     const overSsh = errorOf(() => parseGpuStatus('whisper', stdout, stderr, 0, 'ssh'));
     expect(overSsh.message).toContain('not on the PATH of the SSH account');
-    expect(overSsh.message).toContain('NVIDIA_SMI_PATH (YAML: the host\'s nvidia_smi_path)');
+    expect(overSsh.message).toContain("NVIDIA_SMI_PATH (YAML: the host's nvidia_smi_path)");
     const local = errorOf(() => parseGpuStatus('local', stdout, stderr, 0, 'local'));
     expect(local.message).toContain('not on the PATH of the account gpu-host-tools runs as');
     expect(local.message).toContain('NVIDIA_SMI_PATH');
