@@ -49,6 +49,10 @@ export interface HostConfig {
   shell: ShellPolicy;
 }
 
+/** LOG_LEVEL: the least severe messages printed (debug adds Nest's start-up and route lines). */
+export type LogLevelSetting = 'error' | 'warn' | 'log' | 'debug';
+export const LOG_LEVELS: readonly LogLevelSetting[] = ['error', 'warn', 'log', 'debug'];
+
 export interface AppConfig {
   port: number;
   bind_address: string;
@@ -59,4 +63,5 @@ export interface AppConfig {
   /** Extra Host header values accepted on /mcp besides loopback names and the bind address. */
   allowed_hosts: string[];
   audit_log?: string;
+  log_level: LogLevelSetting;
 }

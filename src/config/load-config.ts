@@ -24,7 +24,7 @@ import {
   type ValidationError,
 } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
-import { ALL_SCOPES, type AppConfig, type HostConfig, type Scope } from './config.types.js';
+import { ALL_SCOPES, LOG_LEVELS, type AppConfig, type HostConfig, type LogLevelSetting, type Scope } from './config.types.js';
 import { nearestName } from './nearest-name.js';
 
 /** A configuration problem: the server prints the message (one line naming the key) and exits. */
@@ -77,6 +77,7 @@ class RawServer {
   @IsOptional() @IsArray() @IsString({ each: true }) cors_origins?: string[];
   @IsOptional() @IsArray() @IsString({ each: true }) allowed_hosts?: string[];
   @IsOptional() @IsString() audit_log?: string;
+  @IsOptional() @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }) log_level?: LogLevelSetting;
 }
 
 class RawConfig {
@@ -129,6 +130,7 @@ const SERVER_ENV_VARS: Record<string, string> = {
   'server.cors_origins': 'CORS_ORIGINS',
   'server.allowed_hosts': 'ALLOWED_HOSTS',
   'server.audit_log': 'AUDIT_LOG',
+  'server.log_level': 'LOG_LEVEL',
   default_host: 'DEFAULT_HOST',
 };
 
@@ -258,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (e('CORS_ORIGINS')) set(raw, ['server', 'cors_origins'], envList(e('CORS_ORIGINS')!), origins, 'CORS_ORIGINS');
   if (e('ALLOWED_HOSTS')) set(raw, ['server', 'allowed_hosts'], envList(e('ALLOWED_HOSTS')!), origins, 'ALLOWED_HOSTS');
   if (e('AUDIT_LOG')) set(raw, ['server', 'audit_log'], e('AUDIT_LOG'), origins, 'AUDIT_LOG');
+  if (e('LOG_LEVEL')) set(raw, ['server', 'log_level'], e('LOG_LEVEL')!.trim().toLowerCase(), origins, 'LOG_LEVEL');
   if (e('API_KEY')) set(raw, ['keys', 'api_key'], { key: e('API_KEY'), scopes: [...ALL_SCOPES] }, origins, 'API_KEY');
   if (e('READONLY_API_KEY'))
     set(raw, ['keys', 'readonly_api_key'], { key: e('READONLY_API_KEY'), scopes: ['read'] }, origins, 'READONLY_API_KEY');
@@ -378,6 +381,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     cors_origins: server.cors_origins ?? [],
     allowed_hosts: server.allowed_hosts ?? [],
     audit_log: server.audit_log,
+    log_level: server.log_level ?? 'log',
   };
 }
 
