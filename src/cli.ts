@@ -21,12 +21,13 @@ const USAGE = `usage: gpu-host-tools [serve | openapi | mcp-stdio | keygen] [opt
   mcp-stdio   speak MCP on stdin/stdout (for desktop clients); logs go to stderr
   keygen      generate API_KEY and READONLY_API_KEY into an env file (mode 600) and print them
 options:
-  --env-file <file>   serve, mcp-stdio: read KEY=value settings from <file> (variables already set win)
+  --env <file>        serve, mcp-stdio: read KEY=value settings from <file> (variables already set win)
   --out <file>        keygen: the file to write (default ${DEFAULT_ENV_FILE})
   --force             keygen: replace the keys in an existing file (its other lines are kept)`;
 
+// Not --env-file: Node 20 takes that for its own option even after the script name.
 const OPTIONS = {
-  'env-file': { type: 'string' },
+  env: { type: 'string' },
   out: { type: 'string' },
   force: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -68,7 +69,7 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  if (values['env-file'] && (command === 'serve' || command === 'mcp-stdio')) loadEnvFile(values['env-file']);
+  if (values.env && (command === 'serve' || command === 'mcp-stdio')) loadEnvFile(values.env);
   switch (command) {
     case 'serve': {
       const started = performance.now();

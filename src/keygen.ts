@@ -24,7 +24,7 @@ export function keygen(out: string = DEFAULT_ENV_FILE, force = false): string {
     `${outcome === 'created' ? 'Wrote' : 'Replaced'} API_KEY and READONLY_API_KEY in ${path} (mode 600).`,
     '',
     'Start the server with them:',
-    `  npm start -- --env-file ${path}        (or: node dist/bundle/cli.js serve --env-file ${path})`,
+    `  npm start -- --env ${path}        (or: node dist/bundle/cli.js serve --env ${path})`,
     '',
     'In Open WebUI: Admin Settings > External Tools > + (Add Connection), type OpenAPI, Auth: Bearer. Paste:',
     `  for admins, spec path openapi.json:                  ${keys.API_KEY}`,

@@ -13,7 +13,7 @@ export function loadEnvFile(path: string): void {
   try {
     process.loadEnvFile(path);
   } catch (e) {
-    throw new ConfigError(`--env-file: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new ConfigError(`--env: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }
 

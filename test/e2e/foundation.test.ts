@@ -29,7 +29,7 @@ describe('configuration at start-up', () => {
   it('names the environment variable of a bad value', async () => {
     const r = await runCli(['serve'], { PORT: 'eighty' });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^gpu-host-tools: configuration error: PORT: /);
+    expect(r.stderr).toMatch(/^gpu-host-tools: configuration error: PORT \/ server\.port: "eighty" is not a number$/m);
   });
 
   it('names the YAML path of a bad value', async () => {

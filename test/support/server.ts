@@ -20,8 +20,12 @@ export const BASE_ENV = { PATH: process.env.PATH, HOME: process.env.HOME, USER: 
  * Starts `node dist/cli.js serve` with only the given environment (plus PATH and HOME) on a free port
  * and resolves once it prints its URL.
  */
-export async function startServer(env: Record<string, string | undefined> = {}, timeoutMs = 15_000): Promise<RunningServer> {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+export async function startServer(
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 15_000,
+  args: string[] = [],
+): Promise<RunningServer> {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], {
     env: { ...BASE_ENV, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -34,7 +38,8 @@ export async function startServer(env: Record<string, string | undefined> = {}, 
       const m = /listening on (http:\/\/\S+?) /.exec(output);
       if (m) {
         clearTimeout(timer);
-        resolveUrl(m[1].replace('[::1]', '127.0.0.1'));
+        // A wildcard bind (0.0.0.0, ::) is reached at loopback.
+        resolveUrl(m[1].replace(/\[::1?\]|0\.0\.0\.0/, '127.0.0.1'));
       }
     };
     child.stdout!.on('data', onData);
