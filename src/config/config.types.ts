@@ -54,6 +54,10 @@ export interface HostConfig {
   shell: ShellPolicy;
 }
 
+/** LOG_LEVEL: the least severe messages printed (debug adds Nest's start-up and route lines). */
+export type LogLevelSetting = 'error' | 'warn' | 'log' | 'debug';
+export const LOG_LEVELS: readonly LogLevelSetting[] = ['error', 'warn', 'log', 'debug'];
+
 export interface AppConfig {
   port: number;
   bind_address: string;
@@ -64,4 +68,5 @@ export interface AppConfig {
   /** Host header values accepted besides loopback names and the bind address (see common/host-origin.ts). */
   allowed_hosts: string[];
   audit_log?: string;
+  log_level: LogLevelSetting;
 }

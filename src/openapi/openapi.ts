@@ -2,6 +2,7 @@ import type { INestApplication, Type } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { getMetadataStorage } from 'class-validator';
 import { AREAS, findOperation, openApiPath, operations } from '../common/operation.js';
+import { withReachableSchemas } from './reachable-schemas.js';
 
 export const PROFILES = ['readonly', ...AREAS] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -69,5 +70,5 @@ export function profileOf(doc: OpenAPIObject, profile: Profile): OpenAPIObject {
     );
     if (Object.keys(kept).length) paths[path] = kept;
   }
-  return { ...doc, info: { ...doc.info, title: `${doc.info.title} (${profile})` }, paths };
+  return withReachableSchemas({ ...doc, info: { ...doc.info, title: `${doc.info.title} (${profile})` }, paths });
 }

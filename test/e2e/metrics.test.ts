@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import os from 'node:os';
 import { chmodSync, mkdtempSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { call, startServer, type RunningServer } from '../support/server.js';
 import { sharedSshd } from '../support/context.js';
@@ -9,7 +11,7 @@ const FULL = 'full-key-0123456789abcdef';
 
 /** A fake nvidia-smi that also logs each GPU query, so the test can count real invocations. */
 function countingNvidiaSmi(): { binDir: string; gpuQueries: () => number; versionQueries: () => number } {
-  const binDir = mkdtempSync('/tmp/ght-metrics-bin-');
+  const binDir = mkdtempSync(path.join(os.tmpdir(), 'ght-metrics-bin-'));
   installFakeNvidiaSmi(binDir);
   setNvidiaSmiScenario(binDir, 'linux-x86_64__nvidia-l40s__595.80__load');
   renameSync(`${binDir}/nvidia-smi`, `${binDir}/nvidia-smi.real`);
@@ -37,7 +39,7 @@ describe('/metrics', () => {
   beforeAll(async () => {
     const sshd = sharedSshd();
     nvidia = countingNvidiaSmi();
-    const dir = mkdtempSync('/tmp/ght-metrics-');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ght-metrics-'));
     writeFileSync(
       `${dir}/config.yaml`,
       `keys:\n  admin: {key: ${FULL}, scopes: [read, write, shell]}\n  viewer: {key: ${READ}, scopes: [read]}\n` +

@@ -35,6 +35,6 @@ export class GpuService {
       maxStdoutBytes: 1 << 20,
       maxStderrBytes: 64 << 10,
     });
-    return parseGpuStatus(host.name, result.stdout, result.stderr, result.exitCode);
+    return parseGpuStatus(host.name, result.stdout, result.stderr, result.exitCode, host.config.transport);
   }
 }

@@ -340,7 +340,9 @@ export function classifyNvidiaSmiFailure(
   stderr: string,
   exitCode: number | null,
   query: 'gpu' | 'apps' = 'gpu',
+  transport: 'ssh' | 'local' = 'ssh',
 ): AppError {
+  const account = transport === 'ssh' ? 'the SSH account' : 'the account gpu-host-tools runs as';
   const what = query === 'gpu' ? 'the GPU query' : 'the process query';
   const fields = query === 'gpu' ? GPU_QUERY_FIELDS : APP_QUERY_FIELDS;
   const text = `${stdout}\n${stderr}`;
@@ -349,7 +351,7 @@ export function classifyNvidiaSmiFailure(
     return gpuUnavailable(
       host,
       quote,
-      "nvidia-smi is not installed there or not on the PATH of the SSH account: install the NVIDIA driver (it ships nvidia-smi) or set the host's nvidia_smi_path to its full path",
+      `nvidia-smi is not installed there or not on the PATH of ${account}: install the NVIDIA driver (it ships nvidia-smi) or set its full path in NVIDIA_SMI_PATH (YAML: the host's nvidia_smi_path)`,
       exitCode,
     );
   }
@@ -357,7 +359,7 @@ export function classifyNvidiaSmiFailure(
     return gpuUnavailable(
       host,
       quote,
-      'the configured nvidia_smi_path cannot be executed by the SSH account: check the path and its permissions',
+      `the configured nvidia-smi path (NVIDIA_SMI_PATH / nvidia_smi_path) cannot be executed by ${account}: check the path and its permissions`,
       exitCode,
     );
   }
@@ -409,12 +411,18 @@ export function classifyNvidiaSmiFailure(
  * when it was killed). Throws AppError(503, 'GPU_UNAVAILABLE') naming the host, quoting the remote's words
  * and saying what to do.
  */
-export function parseGpuStatus(host: string, stdout: string, stderr: string, exitCode: number | null): GpuStatus {
+export function parseGpuStatus(
+  host: string,
+  stdout: string,
+  stderr: string,
+  exitCode: number | null,
+  transport: 'ssh' | 'local' = 'ssh',
+): GpuStatus {
   const gpuSection = extractSection(stdout, stderr, 'gpu');
   if (gpuSection === null || gpuSection.exitCode === null) {
     // The script never reached or never finished the query: sh itself failed, or the command was killed.
     const quote = firstMeaningfulLine(stderr, stdout);
-    if (exitCode !== 0 && quote !== null) throw classifyNvidiaSmiFailure(host, stdout, stderr, exitCode);
+    if (exitCode !== 0 && quote !== null) throw classifyNvidiaSmiFailure(host, stdout, stderr, exitCode, 'gpu', transport);
     throw gpuUnavailable(
       host,
       quote,
@@ -425,7 +433,7 @@ export function parseGpuStatus(host: string, stdout: string, stderr: string, exi
     );
   }
   if (gpuSection.exitCode !== 0) {
-    throw classifyNvidiaSmiFailure(host, gpuSection.stdout, gpuSection.stderr, gpuSection.exitCode);
+    throw classifyNvidiaSmiFailure(host, gpuSection.stdout, gpuSection.stderr, gpuSection.exitCode, 'gpu', transport);
   }
 
   let gpuRows: CsvRow[];
@@ -447,7 +455,7 @@ export function parseGpuStatus(host: string, stdout: string, stderr: string, exi
     );
   }
   if (appsSection.exitCode !== 0) {
-    throw classifyNvidiaSmiFailure(host, appsSection.stdout, appsSection.stderr, appsSection.exitCode, 'apps');
+    throw classifyNvidiaSmiFailure(host, appsSection.stdout, appsSection.stderr, appsSection.exitCode, 'apps', transport);
   }
   let processes: GpuProcess[];
   try {
