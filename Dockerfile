@@ -4,7 +4,7 @@ FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json nest-cli.json rolldown.config.mjs ./
+COPY tsconfig.json rolldown.config.mjs ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 

@@ -32,9 +32,7 @@ describe('engines', () => {
     expect(narrower).toEqual([]);
   });
 
-  it('includes the current LTS lines (22 and 24) and leaves out Node 20, which several build tools no longer accept', () => {
-    expect(semver.satisfies('22.22.3', supported)).toBe(true);
-    expect(semver.satisfies('24.15.0', supported)).toBe(true);
-    expect(semver.satisfies('20.20.2', supported)).toBe(false);
+  it('includes Node 20 from 20.19 and the LTS lines after it', () => {
+    for (const v of ['20.19.0', '20.20.2', '22.13.0', '22.22.3', '24.0.0', '24.15.0', '26.0.0']) expect(semver.satisfies(v, supported)).toBe(true);
   });
 });
