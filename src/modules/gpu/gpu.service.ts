@@ -101,10 +101,11 @@ export class GpuService implements OnApplicationShutdown {
   async readingForMetrics(hostName: string): Promise<GpuStatusResult> {
     const host = this.hosts.get(hostName);
     const st = this.stateOf(host);
-    if (this.settings.history === 'always') this.ensureSampler(host, st);
     const fresh = this.freshSample(st);
     if (fresh) return this.result(host, this.withVersions(st, fresh.reading), fresh.at);
-    return this.result(host, await this.read(host), this.now());
+    const status = await this.read(host);
+    if (this.settings.history === 'always') this.ensureSampler(host, st);
+    return this.result(host, status, this.now());
   }
 
   onApplicationShutdown(): void {
