@@ -69,4 +69,15 @@ export interface AppConfig {
   allowed_hosts: string[];
   audit_log?: string;
   log_level: LogLevelSetting;
+  gpu: GpuSettings;
+}
+
+export interface GpuSettings {
+  /** A long-lived nvidia-smi loop per host answers gpu_status and /metrics (false: every call queries). */
+  sampler: boolean;
+  sample_interval_ms: number;
+  /** The sampler stops after this long without a GPU call. */
+  sampler_idle_seconds: number;
+  /** 'always': keep sampling (and collecting history) once started, calls or not. */
+  history: 'auto' | 'always';
 }

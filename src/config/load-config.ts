@@ -93,8 +93,17 @@ class RawServer {
   @IsOptional() @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }) log_level?: LogLevelSetting;
 }
 
+class RawGpu {
+  // YAML 1.1 readers (and people) write on/off as booleans; both spellings mean the same.
+  @IsOptional() @IsIn(['on', 'off', true, false], { message: 'must be on or off' }) sampler?: 'on' | 'off' | boolean;
+  @IsOptional() @IsInt() @Min(200) @Max(60_000) sample_interval_ms?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(7 * 24 * 3600) sampler_idle_seconds?: number;
+  @IsOptional() @IsIn(['auto', 'always']) history?: 'auto' | 'always';
+}
+
 class RawConfig {
   @IsOptional() @ValidateNested() @Type(() => RawServer) server?: RawServer;
+  @IsOptional() @ValidateNested() @Type(() => RawGpu) gpu?: RawGpu;
   @IsOptional() @IsString() @MaxLength(64) default_host?: string;
   // Maps are validated entry by entry below (class-validator has no typed record support).
   @IsOptional() @IsObject() keys?: Record<string, unknown>;
@@ -277,6 +286,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (allowedHosts) set(raw, ['server', 'allowed_hosts'], allowedHosts, origins, 'ALLOWED_HOSTS');
   if (e('AUDIT_LOG')) set(raw, ['server', 'audit_log'], e('AUDIT_LOG'), origins, 'AUDIT_LOG');
   if (e('LOG_LEVEL')) set(raw, ['server', 'log_level'], e('LOG_LEVEL')!.trim().toLowerCase(), origins, 'LOG_LEVEL');
+  if (e('GPU_SAMPLER')) set(raw, ['gpu', 'sampler'], e('GPU_SAMPLER')!.trim().toLowerCase(), origins, 'GPU_SAMPLER');
+  if (e('GPU_SAMPLE_INTERVAL_MS'))
+    set(raw, ['gpu', 'sample_interval_ms'], envNumber(e('GPU_SAMPLE_INTERVAL_MS')!), origins, 'GPU_SAMPLE_INTERVAL_MS');
+  if (e('GPU_SAMPLER_IDLE_SECONDS'))
+    set(raw, ['gpu', 'sampler_idle_seconds'], envNumber(e('GPU_SAMPLER_IDLE_SECONDS')!), origins, 'GPU_SAMPLER_IDLE_SECONDS');
+  if (e('GPU_HISTORY')) set(raw, ['gpu', 'history'], e('GPU_HISTORY')!.trim().toLowerCase(), origins, 'GPU_HISTORY');
   if (e('API_KEY')) set(raw, ['keys', 'api_key'], { key: e('API_KEY'), scopes: [...ALL_SCOPES] }, origins, 'API_KEY');
   if (e('READONLY_API_KEY'))
     set(raw, ['keys', 'readonly_api_key'], { key: e('READONLY_API_KEY'), scopes: ['read'] }, origins, 'READONLY_API_KEY');
@@ -310,6 +325,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // ---- validate ----
   const top = check(RawConfig, raw, '', origins);
   const server = top.server ?? new RawServer();
+  const gpu = top.gpu ?? new RawGpu();
   const home = env.HOME || homedir();
 
   const keys = Object.entries((raw.keys ?? {}) as Record<string, unknown>).map(([name, value]) => {
@@ -426,6 +442,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     allowed_hosts: server.allowed_hosts ?? [],
     audit_log: server.audit_log,
     log_level: server.log_level ?? 'log',
+    gpu: {
+      sampler: gpu.sampler === undefined || gpu.sampler === 'on' || gpu.sampler === true,
+      sample_interval_ms: gpu.sample_interval_ms ?? 1000,
+      sampler_idle_seconds: gpu.sampler_idle_seconds ?? 600,
+      history: gpu.history ?? 'auto',
+    },
   };
 }
 

@@ -19,6 +19,11 @@ export interface ExecOptions {
   cwd?: string;
   /** Abort from the caller (client went away). */
   signal?: AbortSignal;
+  /**
+   * Receives stdout as it arrives (besides the bounded copy in the result), for long-lived commands
+   * whose output is consumed while they run (the GPU sampler).
+   */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 export interface ExecResult {
@@ -46,6 +51,8 @@ export interface TransportStatus {
   reconnects: number;
   /** Last connection error message (already safe to show), if any. */
   lastError?: string;
+  /** Commands queued for a free channel (0 when the transport has no channel limit). */
+  channelsWaiting: number;
 }
 
 export interface HostTransport {

@@ -1,16 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { HostRegistry } from '../infra/host-registry.js';
+import { AppError } from '../common/errors.js';
 import { GpuService } from '../modules/gpu/gpu.service.js';
 import type { GpuStatusResult } from '../modules/gpu/dto/gpu.dto.js';
+import { JobStore } from '../modules/ollama/jobs.js';
 
 /** A scrape re-reads nvidia-smi at most once per this interval per host. */
 export const GPU_CACHE_MS = 10_000;
 
 const CONNECTION_STATES = ['idle', 'connecting', 'connected', 'reconnecting', 'failed'] as const;
-
-/** Job counts come from the Ollama area, which registers a source here (avoids a module cycle). */
-export type JobCountSource = () => Array<{ kind: string; state: string; count: number }>;
 
 /**
  * Prometheus metrics (prom-client). Request metrics are recorded by the REST interceptor and the MCP
@@ -21,12 +20,15 @@ export class MetricsService {
   readonly registry = new Registry();
   private readonly requests: Counter<'operation' | 'status' | 'surface'>;
   private readonly latency: Histogram<'operation' | 'status' | 'surface'>;
+  private readonly log = new Logger('Metrics');
   private readonly gpuCache = new Map<string, { at: number; reading: Promise<GpuStatusResult | undefined> }>();
-  private jobCounts?: JobCountSource;
+  /** Per host, the last scrape's GPU outcome ('ok' or the error message), so a failure is logged once per change. */
+  private readonly gpuOutcome = new Map<string, string>();
 
   constructor(
     private readonly hosts: HostRegistry,
     private readonly gpu: GpuService,
+    jobs: JobStore,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'ght_' });
     this.requests = new Counter({
@@ -45,7 +47,7 @@ export class MetricsService {
     // collect() runs with `this` bound to the gauge, so the service's parts are captured here
     // (`hosts` is the constructor parameter).
     const gpuReadings = () => this.gpuReadings();
-    const jobCounts = () => this.jobCounts?.() ?? [];
+    const jobCounts = () => jobs.counts();
     new Gauge({
       name: 'ght_ssh_connection_state',
       help: 'SSH connection state per host (1 for the current state).',
@@ -120,10 +122,6 @@ export class MetricsService {
     });
   }
 
-  setJobCountSource(source: JobCountSource): void {
-    this.jobCounts = source;
-  }
-
   observe(operation: string, status: number, surface: 'rest' | 'mcp', seconds: number): void {
     const labels = { operation, status: String(status), surface };
     this.requests.inc(labels);
@@ -131,19 +129,39 @@ export class MetricsService {
   }
 
   /**
-   * One nvidia-smi reading per host, cached for GPU_CACHE_MS; concurrent scrapes share the reading in
-   * flight, so a scrape never runs nvidia-smi more than once per interval per host.
+   * One reading per host: the GPU sampler's when it is fresh, else one nvidia-smi query cached for
+   * GPU_CACHE_MS; concurrent scrapes share the reading in flight, so scrapes never run nvidia-smi more
+   * than once per interval per host.
    */
   private async gpuReadings(): Promise<GpuStatusResult[]> {
     const now = Date.now();
     const readings = this.hosts.all().map((h) => {
       let entry = this.gpuCache.get(h.name);
       if (!entry || now - entry.at >= GPU_CACHE_MS) {
-        entry = { at: now, reading: this.gpu.gpu_status({ host: h.name }).catch(() => undefined) };
+        const reading = this.gpu.readingForMetrics(h.name).then(
+          (r) => {
+            this.noteGpuOutcome(h.name, 'ok');
+            return r;
+          },
+          (err: unknown) => {
+            this.noteGpuOutcome(h.name, err instanceof AppError ? err.message : 'the reading failed');
+            return undefined;
+          },
+        );
+        entry = { at: now, reading };
         this.gpuCache.set(h.name, entry);
       }
       return entry.reading;
     });
     return (await Promise.all(readings)).filter((r): r is GpuStatusResult => r !== undefined);
+  }
+
+  /** Logs a host's GPU read for scrapes when it starts failing, fails differently, or recovers. */
+  private noteGpuOutcome(host: string, outcome: string): void {
+    const before = this.gpuOutcome.get(host);
+    if (before === outcome) return;
+    this.gpuOutcome.set(host, outcome);
+    if (outcome !== 'ok') this.log.warn(`GPU metrics for host '${host}' are missing (ght_gpu_up 0): ${outcome}`);
+    else if (before !== undefined) this.log.log(`GPU metrics for host '${host}' are back`);
   }
 }

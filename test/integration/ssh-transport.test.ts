@@ -1,3 +1,4 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 /**
  * SshTransport against a real OpenSSH server (test/support/sshd.ts). The shared server from globalSetup
  * serves the tests that leave it alone; tests that kill, restart or misconfigure a server start their own.
@@ -79,12 +80,39 @@ describe('SshTransport exec (shared sshd)', () => {
 
   it('does not dial on construction, connects on first use', async () => {
     const lazy = transportFor(sshd);
-    expect(lazy.status()).toEqual({ state: 'idle', reconnects: 0 });
+    expect(lazy.status()).toEqual({ state: 'idle', reconnects: 0, channelsWaiting: 0 });
     expect(lazy.kind).toBe('ssh');
     expect(lazy.address).toBe(`${sshd.username}@127.0.0.1:${sshd.port}`);
     await lazy.probe();
     expect(lazy.status().state).toBe('connected');
     await lazy.close();
+  });
+
+  it('hands stdout to onStdout as it arrives, beyond the kept caps, without the pid preamble', async () => {
+    const chunks: string[] = [];
+    let sawFirstBeforeSecond = false;
+    // The second line is printed only once the first has reached us: a stream, not the final buffer.
+    const flagDir = mkdtempSync(path.join(os.tmpdir(), 'ght-onstdout-'));
+    const flag = path.join(flagDir, 'go');
+    const r = await t.exec(
+      `echo first; i=0; while [ ! -e ${flag} ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; rm -f ${flag}; echo second; head -c 5000 /dev/zero | tr '\\0' x`,
+      {
+        ...defaults,
+        maxStdoutBytes: 16,
+        onStdout: (chunk) => {
+          chunks.push(chunk.toString('utf8'));
+          if (chunks.join('').includes('first\n') && !sawFirstBeforeSecond && !chunks.join('').includes('second')) {
+            sawFirstBeforeSecond = true;
+            writeFileSync(flag, '');
+          }
+        },
+      },
+    );
+    expect(r.exitCode).toBe(0);
+    expect(sawFirstBeforeSecond).toBe(true);
+    expect(chunks.join('')).toBe(`first\nsecond\n${'x'.repeat(5000)}`);
+    expect(r.stdoutTruncated).toBe(true);
+    rmSync(flagDir, { recursive: true, force: true });
   });
 
   it('returns stdout, stderr and exit code 0', async () => {

@@ -10,9 +10,12 @@
 # `--help-query-*` lists them, and a field that driver does not know is refused with nvidia-smi's words.
 # Exit codes it cannot know for sure are marked "assumed" below.
 #
+# An older driver is emulated by `nvidia-smi.unknown-fields` next to this script (one field name per line):
+# those names vanish from --help-query-* and a query naming one is refused like a driver that lacks it.
+#
 # Supported: --query-gpu=F --format=csv[,noheader][,nounits]; --query-compute-apps=F --format=...;
-# --version; -L / --list-gpus; no arguments (default table). Anything else exits 70 (EX_SOFTWARE), so a
-# test never mistakes an unsupported call for real output.
+# --help-query-gpu; --help-query-compute-apps; --version; -L / --list-gpus; no arguments (default table).
+# Anything else exits 70 (EX_SOFTWARE), so a test never mistakes an unsupported call for real output.
 
 here=$(cd "$(dirname "$0")" && pwd) || exit 70
 data="$here/nvidia-smi-data"
@@ -52,6 +55,8 @@ for arg in "$@"; do
     --query-compute-apps=*) kind=apps; fields=${arg#*=} ;;
     --format=*) format=${arg#*=} ;;
     --version) mode=version ;;
+    --help-query-gpu) mode=help-gpu ;;
+    --help-query-compute-apps) mode=help-apps ;;
     -L|--list-gpus) mode=list ;;
     *) echo "fake nvidia-smi: unsupported argument: $arg" >&2; exit 70 ;;
   esac
@@ -63,8 +68,36 @@ show() {
   exit 70
 }
 
+unknown="$here/nvidia-smi.unknown-fields"
+[ -f "$unknown" ] || unknown=/dev/null
+
+# The driver's --help-query-* text without the names it does not know (an entry whose every name is
+# unknown goes with its description paragraph).
+help_without_unknown() {
+  awk -v unknown="$unknown" '
+    BEGIN { while ((getline n < unknown) > 0) if (n != "") gone[n] = 1 }
+    /^"/ {
+      out = ""; rest = $0; removed = 0
+      while (match(rest, /"[^"]+"/)) {
+        name = substr(rest, RSTART + 1, RLENGTH - 2)
+        if (name in gone) removed = 1
+        else out = out (out == "" ? "" : " or ") "\"" name "\""
+        rest = substr(rest, RSTART + RLENGTH)
+      }
+      skipping = (out == "")
+      if (!removed) print
+      else if (!skipping) print out
+      next
+    }
+    /^$/ { if (skipping) { skipping = 0; next } }
+    { if (!skipping) print }
+  ' "$1"
+}
+
 if [ -z "$kind" ]; then
   case "$mode" in
+    help-gpu) [ -f "$dir/help-query-gpu.txt" ] || show "$dir/help-query-gpu.txt"; help_without_unknown "$dir/help-query-gpu.txt"; exit 0 ;;
+    help-apps) [ -f "$dir/help-query-compute-apps.txt" ] || show "$dir/help-query-compute-apps.txt"; help_without_unknown "$dir/help-query-compute-apps.txt"; exit 0 ;;
     version) show "$dir/version.txt" ;;
     list) show "$dir/list-gpus.txt" ;;
     '') show "$dir/default-table.txt" ;;
@@ -75,20 +108,25 @@ case ",$format," in
   *,csv,*) ;;
   *) echo "fake nvidia-smi: --format=csv[,noheader][,nounits] is required with --query-*" >&2; exit 70 ;;
 esac
-noheader=0; suffix=csv
+noheader=0; nounits=0
 case ",$format," in *,noheader,*) noheader=1 ;; esac
-case ",$format," in *,nounits,*) suffix=nounits.csv ;; esac
+case ",$format," in *,nounits,*) nounits=1 ;; esac
 
 if [ "$kind" = gpu ]; then help="$dir/help-query-gpu.txt"; else help="$dir/help-query-compute-apps.txt"; fi
-wide="$dir/$kind.$suffix"
+# A capture with units serves nounits too: nvidia-smi's nounits drops the unit that the header names
+# (`memory.used [MiB]`: "1024 MiB" -> "1024") and keeps the header as it is.
+wide="$dir/$kind.csv"; strip=$nounits
+if [ "$nounits" = 1 ] && [ -f "$dir/$kind.nounits.csv" ]; then wide="$dir/$kind.nounits.csv"; strip=0; fi
 [ -f "$wide" ] && [ -f "$help" ] || { echo "fake nvidia-smi: scenario '$scenario' lacks $wide or $help" >&2; exit 70; }
 
 # One awk pass: learn the driver's field names and aliases from its --help-query-* text, map the requested
 # names and the wide CSV's header onto them, then print the requested columns in the requested order.
-exec awk -v want="$fields" -v noheader="$noheader" -v help="$help" -v scenario="$scenario" '
+exec awk -v want="$fields" -v noheader="$noheader" -v strip="$strip" -v help="$help" -v unknown="$unknown" -v scenario="$scenario" '
 function canon(name) { return (name in alias) ? alias[name] : "" }
 BEGIN {
-  # Help lines look like: "uuid" or "gpu_uuid"   -> both map to the first name.
+  while ((getline n < unknown) > 0) if (n != "") gone[n] = 1
+  # Help lines look like: "uuid" or "gpu_uuid"   -> both map to the first name. Every name of an entry
+  # maps to the same canonical one, so a driver that lost only the newer name still answers the older.
   while ((getline line < help) > 0) {
     if (line !~ /^"/) continue
     first = ""
@@ -96,7 +134,7 @@ BEGIN {
     while (match(rest, /"[^"]+"/)) {
       name = substr(rest, RSTART + 1, RLENGTH - 2)
       if (first == "") first = name
-      alias[name] = first
+      if (!(name in gone)) alias[name] = first
       rest = substr(rest, RSTART + RLENGTH)
     }
   }
@@ -116,6 +154,8 @@ NR == 1 {
   ncol = split($0, h, ", ")
   for (j = 1; j <= ncol; j++) {
     name = h[j]
+    unit[j] = ""
+    if (match(name, / \[[^]]*\]$/)) unit[j] = substr(name, RSTART + 2, RLENGTH - 3)
     sub(/ \[[^]]*\]$/, "", name)
     c = canon(name)
     if (c == "") c = name
@@ -145,6 +185,7 @@ NR == 1 {
     bad = 70
     exit 70
   }
+  if (strip == 1) for (j = 1; j <= ncol; j++) if (unit[j] != "" && substr(v[j], length(v[j]) - length(unit[j])) == " " unit[j]) v[j] = substr(v[j], 1, length(v[j]) - length(unit[j]) - 1)
   emit(v)
 }
 function emit(a,    i, out) {

@@ -46,8 +46,11 @@ function scenarioSources(fixturesDir: string): Map<string, Record<string, string
     if (target === undefined) continue; // the script derives noheader itself, as nvidia-smi does
     const name = `${e.source_capture}__${e.state}`;
     const files = scenarios.get(name) ?? {};
-    files[target] = path;
     const split = join(fixturesDir, 'nvidia_gpu_exporter-split', e.source_capture);
+    // GPU answers come from the capture's query of every field (the derived files hold only 19 of them);
+    // the script strips the units itself for nounits.
+    if (kind === 'gpu') files['gpu.csv'] = join(split, `${e.state}__query-gpu-csv-what-the-exporter-parses.txt`);
+    else files[target] = path;
     files['version.txt'] = join(split, 'capabilities__version.txt');
     files['help-query-gpu.txt'] = join(split, 'capabilities__help-query-gpu.txt');
     files['help-query-compute-apps.txt'] = join(split, 'capabilities__help-query-compute-apps.txt');
@@ -99,6 +102,14 @@ export function setNvidiaSmiScenario(binDir: string, scenario: string): void {
 }
 
 /**
+ * Make the installed fake behave like an older driver that does not know these field names: they vanish
+ * from its --help-query-* and a query naming one is refused with nvidia-smi's words. An empty list undoes it.
+ */
+export function setNvidiaSmiUnknownFields(binDir: string, fields: readonly string[]): void {
+  writeFileSync(join(binDir, 'nvidia-smi.unknown-fields'), fields.map((f) => `${f}\n`).join(''));
+}
+
+/**
  * A fake nvidia-smi in a directory of its own, for one test file: test files run in parallel, and a
  * scenario set on a shared directory would change what another file's server reads. Pass the
  * returned path as NVIDIA_SMI_PATH (the sshd runs on this machine, so the path works over ssh too).
@@ -107,9 +118,15 @@ export function privateNvidiaSmi(scenario: string = DEFAULT_NVIDIA_SMI_SCENARIO)
   path: string;
   binDir: string;
   setScenario: (s: string) => void;
+  setUnknownFields: (fields: readonly string[]) => void;
 } {
   const binDir = mkdtempSync(join(tmpdir(), 'ght-nvidia-smi-'));
   installFakeNvidiaSmi(binDir);
   setNvidiaSmiScenario(binDir, scenario);
-  return { path: join(binDir, 'nvidia-smi'), binDir, setScenario: (s) => setNvidiaSmiScenario(binDir, s) };
+  return {
+    path: join(binDir, 'nvidia-smi'),
+    binDir,
+    setScenario: (s) => setNvidiaSmiScenario(binDir, s),
+    setUnknownFields: (f) => setNvidiaSmiUnknownFields(binDir, f),
+  };
 }

@@ -11,6 +11,7 @@ import {
   NVIDIA_SMI_FIXTURES_DIR,
   installFakeNvidiaSmi,
   setNvidiaSmiScenario,
+  setNvidiaSmiUnknownFields,
 } from '../support/fake-nvidia-smi.js';
 
 const FIX = NVIDIA_SMI_FIXTURES_DIR;
@@ -91,7 +92,8 @@ describe('the fake behaves like nvidia-smi', () => {
     setNvidiaSmiScenario(bin, h100);
     const r = smi(`--query-gpu=${GPU_QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits');
     expect(r.stdout).toBe(
-      '0, NVIDIA H100 80GB HBM3, GPU-00000000-0000-0000-0000-000000000000, 590.48.01, 81559, 11125, 69956, [N/A], 53, 433.78, 700.00, [N/A]\n',
+      '0, NVIDIA H100 80GB HBM3, GPU-00000000-0000-0000-0000-000000000000, 590.48.01, 81559, 11125, 69956, [N/A], 53, 433.78, 700.00, [N/A], ' +
+        '1980, 2619, 1980, 0x0000000000000000, 5, 16, 0, [N/A], [N/A], Enabled, Default, Enabled\n',
     );
   });
 
@@ -115,10 +117,54 @@ describe('the fake behaves like nvidia-smi', () => {
     setNvidiaSmiScenario(bin, 'linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01__idle');
     expect(smi('--query-gpu=kmd_version', '--format=csv').exitCode).toBe(2);
     setNvidiaSmiScenario(bin, 'linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05__idle');
-    // Valid for that driver but not in the capture's columns: the fake says so instead of inventing a value.
-    const r = smi('--query-gpu=kmd_version', '--format=csv');
-    expect(r.exitCode).toBe(70);
-    expect(r.stderr).toContain('no column for field "kmd_version"');
+    const r = smi('--query-gpu=kmd_version', '--format=csv,noheader');
+    expect(r).toMatchObject({ exitCode: 0, stdout: '595.71.05\n' });
+  });
+
+  it('answers every field of the capture, and nounits drops exactly the unit the header names', () => {
+    const scenario = 'linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01__load';
+    setNvidiaSmiScenario(bin, scenario);
+    const capture = read(
+      FIX,
+      'nvidia_gpu_exporter-split',
+      'linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01',
+      'load__query-gpu-csv-what-the-exporter-parses.txt',
+    ).split('\n');
+    const header = capture[0].split(', ');
+    const values = capture[1].split(', ');
+    const names = header.map((h) => h.replace(/ \[.*\]$/, ''));
+    const withUnits = smi(`--query-gpu=${names.join(',')}`, '--format=csv,noheader');
+    expect(withUnits.stdout).toBe(`${capture[1]}\n`);
+    const bare = smi(`--query-gpu=${names.join(',')}`, '--format=csv,noheader,nounits')
+      .stdout.trimEnd()
+      .split(', ');
+    expect(bare).toHaveLength(header.length);
+    header.forEach((h, i) => {
+      const unit = /\[(.*)\]$/.exec(h)?.[1];
+      expect(bare[i]).toBe(unit && values[i].endsWith(` ${unit}`) ? values[i].slice(0, -unit.length - 1) : values[i]);
+    });
+    expect(bare[names.indexOf('memory.total')]).toBe('81559');
+    expect(bare[names.indexOf('clocks.current.graphics')]).toBe('1980');
+  });
+
+  it('emulates an older driver: unknown names leave --help-query-gpu and are refused, aliases still answer', () => {
+    setNvidiaSmiScenario(bin, 'linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05__idle');
+    try {
+      setNvidiaSmiUnknownFields(bin, ['fan.speed', 'clocks_event_reasons.active']);
+      const help = smi('--help-query-gpu');
+      expect(help.exitCode).toBe(0);
+      expect(help.stdout).not.toContain('"fan.speed"');
+      expect(help.stdout).toContain('"clocks_throttle_reasons.active"');
+      expect(help.stdout).not.toContain('"clocks_event_reasons.active"');
+      const refused = smi('--query-gpu=index,fan.speed', '--format=csv,noheader');
+      expect(refused).toMatchObject({ exitCode: 2, stdout: 'Field "fan.speed" is not a valid field to query.\n' });
+      expect(smi('--query-gpu=clocks_throttle_reasons.active', '--format=csv,noheader').stdout).toBe('0x0000000000000004\n');
+    } finally {
+      setNvidiaSmiUnknownFields(bin, []);
+    }
+    expect(smi('--help-query-gpu').stdout).toBe(
+      read(FIX, 'nvidia_gpu_exporter-split', 'linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05', 'capabilities__help-query-gpu.txt'),
+    );
   });
 
   it('--version prints the capture', () => {

@@ -310,3 +310,28 @@ describe('JobStore wait and cancel', () => {
     expect(a).not.toBe(b);
   });
 });
+
+describe('JobStore counts (the ght_jobs gauge)', () => {
+  const count = (store: JobStore, kind: string, state: string) => store.counts().find((c) => c.kind === kind && c.state === state)?.count;
+
+  it('every kind and state, zeros included, following starts, ends and the retention sweep', async () => {
+    let now = 1_000_000;
+    const store = new JobStore({ retentionMs: 60_000, now: () => now });
+    expect(store.counts()).toHaveLength(8);
+    expect(store.counts().every((c) => c.count === 0)).toBe(true);
+    const a = manualRunner();
+    const b = manualRunner();
+    const c = manualRunner();
+    const { job: ja } = store.start({ kind: 'pull', host: 'h', model: 'a', run: a.run });
+    const { job: jb } = store.start({ kind: 'pull', host: 'h', model: 'b', run: b.run });
+    store.start({ kind: 'create', host: 'h', model: 'c', run: c.run });
+    expect([count(store, 'pull', 'running'), count(store, 'create', 'running')]).toEqual([2, 1]);
+    a.succeed();
+    b.fail(new AppError(502, 'OLLAMA_ERROR', 'pull model manifest: file does not exist'));
+    await store.wait(ja.job_id, 1000);
+    await store.wait(jb.job_id, 1000);
+    expect([count(store, 'pull', 'running'), count(store, 'pull', 'succeeded'), count(store, 'pull', 'failed')]).toEqual([0, 1, 1]);
+    now += 61_000; // past the retention: finished jobs are no longer kept, so no longer counted
+    expect([count(store, 'pull', 'succeeded'), count(store, 'pull', 'failed'), count(store, 'create', 'running')]).toEqual([0, 0, 1]);
+  });
+});

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import os from 'node:os';
 import { createHash } from 'node:crypto';
@@ -7,8 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/load-config.js';
 
+const tempDirs: string[] = [];
+afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const yamlFile = (text: string) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ght-cfg-'));
+  tempDirs.push(dir);
   writeFileSync(`${dir}/c.yaml`, text);
   return `${dir}/c.yaml`;
 };
@@ -154,6 +157,32 @@ describe('loadConfig', () => {
     // Quoted, the same digest is accepted.
     const quoted = loadConfig({ CONFIG_FILE: yamlFile(`keys:\n  admin: {sha256: "${zeros}", scopes: [read]}\n`) });
     expect(quoted.keys).toEqual([{ name: 'admin', sha256: zeros, scopes: ['read'] }]);
+  });
+
+  it('gpu: sampler on, 1 s readings, 10 minutes idle, history auto by default; YAML and env set them', () => {
+    expect(loadConfig({ HOME: '/h' }).gpu).toEqual({ sampler: true, sample_interval_ms: 1000, sampler_idle_seconds: 600, history: 'auto' });
+    const file = yamlFile("gpu: {sampler: 'off', sample_interval_ms: 2000, sampler_idle_seconds: 30, history: always}\n");
+    expect(loadConfig({ HOME: '/h', CONFIG_FILE: file }).gpu).toEqual({
+      sampler: false,
+      sample_interval_ms: 2000,
+      sampler_idle_seconds: 30,
+      history: 'always',
+    });
+    expect(loadConfig({ HOME: '/h', CONFIG_FILE: file, GPU_SAMPLER: 'ON', GPU_SAMPLER_IDLE_SECONDS: '5' }).gpu).toMatchObject({
+      sampler: true,
+      sampler_idle_seconds: 5,
+    });
+  });
+
+  it('gpu: a bad value stops with one line naming the key', () => {
+    expect(error({ HOME: '/h', GPU_SAMPLER: 'maybe' })).toMatch(/^GPU_SAMPLER: /);
+    expect(error({ HOME: '/h', GPU_SAMPLE_INTERVAL_MS: '10' })).toMatch(/^GPU_SAMPLE_INTERVAL_MS: .*200/);
+    expect(error({ HOME: '/h', GPU_SAMPLER_IDLE_SECONDS: 'soon' })).toMatch(/^GPU_SAMPLER_IDLE_SECONDS: /);
+    expect(error({ HOME: '/h', GPU_HISTORY: 'forever' })).toMatch(/^GPU_HISTORY: /);
+    expect(error({ HOME: '/h', CONFIG_FILE: yamlFile('gpu: {sampler: 1}\n') })).toBe('gpu.sampler: must be on or off');
+    expect(loadConfig({ HOME: '/h', CONFIG_FILE: yamlFile('gpu:\n  sampler: off\n') }).gpu.sampler).toBe(false);
+    expect(loadConfig({ HOME: '/h', CONFIG_FILE: yamlFile('gpu:\n  sampler: false\n') }).gpu.sampler).toBe(false);
+    expect(error({ HOME: '/h', CONFIG_FILE: yamlFile('gpu: {sampler_idle_seconds: 0}\n') })).toMatch(/^gpu\.sampler_idle_seconds: /);
   });
 
   it('allows a non-loopback bind address once a key exists', () => {

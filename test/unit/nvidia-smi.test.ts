@@ -28,33 +28,28 @@ const CAPTURES = readdirSync(SPLIT, { withFileTypes: true })
   .map((d) => d.name)
   .sort();
 
-interface DerivedEntry {
-  file: string;
-  derived_command: string;
-}
-const derivedIndex = JSON.parse(read(DERIVED, 'index.json')) as DerivedEntry[];
-
-/** The field list a derived fixture was produced with, from index.json. */
-function derivedFields(file: string): string[] {
-  const entry = derivedIndex.find((e) => e.file === file);
-  if (!entry) throw new Error(`${file} is not in index.json`);
-  return /--query-[a-z-]+=(\S+)/.exec(entry.derived_command)![1].split(',');
-}
-
-/** Reorder the columns of a noheader CSV fixture (fields `from`) into the server's field order. */
-function project(text: string, from: string[], to: readonly string[]): string {
-  const alias: Record<string, string> = { used_memory: 'used_gpu_memory', gpu_name: 'name', gpu_uuid: 'gpu_uuid' };
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((line) => {
-      const cells = line.split(', ');
-      expect(cells.length).toBe(from.length); // no commas inside values in these fixtures
-      return to
+/**
+ * The `--query-gpu` answer (noheader, nounits) a capture's driver gives for `fields`: columns picked by
+ * name or alias from the capture's query of every field, with the unit its header names removed, as
+ * nvidia-smi's nounits does.
+ */
+function captureGpuRows(capture: string, state: 'idle' | 'load', fields: readonly string[]): string {
+  const [header, ...rows] = read(SPLIT, capture, `${state}__query-gpu-csv-what-the-exporter-parses.txt`).trimEnd().split('\n');
+  const columns = header.split(', ').map((h) => ({ name: h.replace(/ \[.*\]$/, ''), unit: /\[(.*)\]$/.exec(h)?.[1] }));
+  const aliases = new Map<string, string>();
+  for (const line of read(SPLIT, capture, 'capabilities__help-query-gpu.txt').split('\n')) {
+    const names = [...line.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+    if (line.startsWith('"')) for (const n of names) aliases.set(n, names[0]);
+  }
+  return rows
+    .map((row) => {
+      const cells = row.split(', ');
+      return fields
         .map((f) => {
-          const i = from.indexOf(from.includes(f) ? f : alias[f]);
-          if (i < 0) throw new Error(`fixture has no column ${f}`);
-          return cells[i];
+          const i = columns.findIndex((c) => c.name === (aliases.get(f) ?? f));
+          if (i < 0) throw new Error(`capture has no column ${f}`);
+          const unit = columns[i].unit;
+          return unit && cells[i].endsWith(` ${unit}`) ? cells[i].slice(0, -unit.length - 1) : cells[i];
         })
         .join(', ');
     })
@@ -82,10 +77,9 @@ function framed(sections: FramedSection[]): { stdout: string; stderr: string } {
 
 /** gpu_status output for one capture and state, built from the copied fixture files. */
 function captureOutput(capture: string, state: 'idle' | 'load') {
-  const gpuFile = `${capture}__${state}__gpu__csv_noheader_nounits.txt`;
   const appsFile = `${capture}__${state}__apps__csv_noheader_nounits.txt`;
   return framed([
-    { name: 'gpu', stdout: project(read(DERIVED, gpuFile), derivedFields(gpuFile), GPU_QUERY_FIELDS), exit: 0 },
+    { name: 'gpu', stdout: captureGpuRows(capture, state, GPU_QUERY_FIELDS), exit: 0 },
     // The apps fixtures' order (gpu_uuid,pid,process_name,used_gpu_memory) is ours with the used_memory alias.
     { name: 'apps', stdout: read(DERIVED, appsFile), exit: 0 },
     { name: 'version', stdout: read(SPLIT, capture, 'capabilities__version.txt'), exit: 0 },
@@ -200,6 +194,18 @@ describe('parseGpuStatus on the captures', () => {
         power_draw_watts: 111.5,
         power_limit_watts: 250,
         fan_speed_percent: 38,
+        clocks_graphics_mhz: 2055,
+        clocks_memory_mhz: 7500,
+        clocks_max_graphics_mhz: 2145,
+        throttle_reasons: [],
+        pcie_generation: 3,
+        pcie_width: 16,
+        ecc_errors_uncorrected: null,
+        encoder_percent: 100,
+        decoder_percent: 0,
+        persistence_mode: false,
+        compute_mode: 'Default',
+        mig_mode: null,
       },
     ]);
     expect(s.processes).toEqual([
@@ -207,6 +213,53 @@ describe('parseGpuStatus on the captures', () => {
       { gpu_index: 0, gpu_uuid: 'GPU-00000000-0000-0000-0000-000000000000', pid: 5267, process_name: 'ffmpeg', used_memory_mb: 230 },
     ]);
   });
+
+  it('H100 idle: ECC counted (0), persistence on, MIG off, clocks held by gpu_idle, PCIe gen 5 x16', () => {
+    const g = statusOf('linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01', 'idle').gpus[0];
+    expect(g).toMatchObject({
+      clocks_graphics_mhz: 345,
+      clocks_memory_mhz: 2619,
+      clocks_max_graphics_mhz: 1980,
+      throttle_reasons: ['gpu_idle'],
+      pcie_generation: 5,
+      pcie_width: 16,
+      ecc_errors_uncorrected: 0,
+      encoder_percent: 0,
+      decoder_percent: 0,
+      persistence_mode: true,
+      compute_mode: 'Default',
+      mig_mode: false,
+    });
+  });
+
+  it('H100 with MIG: mig_mode on, encoder and decoder [N/A] -> null', () => {
+    const g = statusOf('linux-x86_64__nvidia-h100-mig__590.48.01', 'load').gpus[0];
+    expect(g).toMatchObject({ mig_mode: true, encoder_percent: null, decoder_percent: null, ecc_errors_uncorrected: 0 });
+  });
+
+  it('RTX 2080 SUPER idle on 595: the power cap holds the clocks (sw_power_cap), at PCIe gen 1', () => {
+    const g = statusOf('linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05', 'idle').gpus[0];
+    expect(g).toMatchObject({ throttle_reasons: ['sw_power_cap'], pcie_generation: 1, clocks_graphics_mhz: 765 });
+  });
+
+  it('Windows: persistence mode [N/A] -> null (WDDM has none)', () => {
+    const g = statusOf('windows-x86_64__nvidia-geforce-rtx-2080-super__591.86', 'load').gpus[0];
+    expect(g).toMatchObject({ persistence_mode: null, encoder_percent: 100, throttle_reasons: ['gpu_idle'] });
+  });
+
+  it.each(CAPTURES.flatMap((c) => [[c, 'idle'] as const, [c, 'load'] as const]))(
+    '%s %s: throttle_reasons decoded from the bitmask equal the per-reason columns nvidia-smi says are Active',
+    (capture, state) => {
+      const [header, row] = read(SPLIT, capture, `${state}__query-gpu-csv-what-the-exporter-parses.txt`).split('\n');
+      const names = header.split(', ');
+      const cells = row.split(', ');
+      const active = names
+        .map((n, i) => [n, cells[i]] as const)
+        .filter(([n, v]) => /^clocks_event_reasons\.[a-z_]+$/.test(n) && !/supported|active$/.test(n) && v === 'Active')
+        .map(([n]) => n.slice('clocks_event_reasons.'.length));
+      expect([...(statusOf(capture, state).gpus[0].throttle_reasons ?? [])].sort()).toEqual(active.sort());
+    },
+  );
 
   it('idle with no compute processes gives an empty list', () => {
     const s = statusOf('linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05', 'idle');
@@ -277,9 +330,8 @@ describe('parseGpuStatus on the captures', () => {
 
   it('a driver without --version (its section fails) gives cuda_version null and the CSV driver version', () => {
     const capture = 'linux-x86_64__nvidia-l40s__595.80';
-    const gpuFile = `${capture}__load__gpu__csv_noheader_nounits.txt`;
     const { stdout, stderr } = framed([
-      { name: 'gpu', stdout: project(read(DERIVED, gpuFile), derivedFields(gpuFile), GPU_QUERY_FIELDS), exit: 0 },
+      { name: 'gpu', stdout: captureGpuRows(capture, 'load', GPU_QUERY_FIELDS), exit: 0 },
       { name: 'apps', stdout: read(DERIVED, `${capture}__load__apps__csv_noheader_nounits.txt`), exit: 0 },
       { name: 'version', stdout: '', exit: 2 },
     ]);
@@ -296,7 +348,7 @@ describe('parseGpuStatus on the captures', () => {
     expect(err.status).toBe(503);
     expect(err.code).toBe('GPU_UNAVAILABLE');
     expect(err.message).toContain("nvidia-smi on host 'whisper'");
-    expect(err.message).toContain('19 columns where 12');
+    expect(err.message).toContain(`19 columns where ${GPU_QUERY_FIELDS.length}`);
   });
 });
 
@@ -441,9 +493,8 @@ describe('failures', () => {
 
   it('process query failing after a good GPU query names the process query', () => {
     const capture = 'linux-x86_64__nvidia-l40s__595.80';
-    const gpuFile = `${capture}__load__gpu__csv_noheader_nounits.txt`;
     const { stdout, stderr } = framed([
-      { name: 'gpu', stdout: project(read(DERIVED, gpuFile), derivedFields(gpuFile), GPU_QUERY_FIELDS), exit: 0 },
+      { name: 'gpu', stdout: captureGpuRows(capture, 'load', GPU_QUERY_FIELDS), exit: 0 },
       { name: 'apps', stdout: read(FIX, 'errors', 'invalid-query-field.txt'), exit: 2 },
     ]);
     const err = errorOf(() => parseGpuStatus('whisper', stdout, stderr, 0));

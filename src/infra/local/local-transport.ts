@@ -35,7 +35,7 @@ export class LocalTransport implements HostTransport {
   }
 
   status(): TransportStatus {
-    return { state: 'connected', reconnects: 0 };
+    return { state: 'connected', reconnects: 0, channelsWaiting: 0 };
   }
 
   async probe(): Promise<void> {}
@@ -98,6 +98,7 @@ export class LocalTransport implements HostTransport {
       child.stdout!.on('data', (d: Buffer) => {
         if (killedFor === 'output') return;
         stdout.write(d);
+        options.onStdout?.(d);
         if (stdout.bytes > limit) kill('output');
       });
       child.stderr!.on('data', (d: Buffer) => {

@@ -162,7 +162,7 @@ export class SshTransport implements HostTransport {
     else if (this.connecting) state = this.everConnected ? 'reconnecting' : 'connecting';
     else if (this.lastFailure) state = 'failed';
     else state = 'idle';
-    const s: TransportStatus = { state, reconnects: this.reconnects };
+    const s: TransportStatus = { state, reconnects: this.reconnects, channelsWaiting: this.limiter.waiting };
     if (this.lastError) s.lastError = this.lastError;
     return s;
   }
@@ -355,7 +355,9 @@ export class SshTransport implements HostTransport {
         conn.onDrop.delete(onDrop);
         options.signal?.removeEventListener('abort', onAbort);
         if (err) return reject(err);
-        stdout.write(preamble.flush());
+        const rest = preamble.flush();
+        stdout.write(rest);
+        if (rest.length > 0) options.onStdout?.(rest);
         resolve(execResult(stdout, stderr, { exitCode, signal: exitSignal, killedFor, startedAt: started }));
       };
 
@@ -393,7 +395,9 @@ export class SshTransport implements HostTransport {
       // Once ended for its output, whatever still arrives before the kill lands is dropped unread.
       channel.on('data', (d: Buffer) => {
         if (killedFor === 'output') return;
-        stdout.write(preamble.feed(d));
+        const data = preamble.feed(d);
+        stdout.write(data);
+        if (data.length > 0) options.onStdout?.(data);
         if (stdout.bytes > limit) kill('output');
       });
       channel.stderr.on('data', (d: Buffer) => {

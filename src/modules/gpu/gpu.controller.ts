@@ -1,7 +1,7 @@
 import { Controller, Query } from '@nestjs/common';
 import { Operation } from '../../common/operation.js';
-import { GpuStatusInput } from './dto/gpu.dto.js';
-import { gpuStatus } from './gpu.operations.js';
+import { GpuHistoryInput, GpuStatusInput } from './dto/gpu.dto.js';
+import { gpuHistory, gpuStatus } from './gpu.operations.js';
 import { GpuService } from './gpu.service.js';
 
 @Controller()
@@ -11,5 +11,10 @@ export class GpuController {
   @Operation(gpuStatus)
   gpu_status(@Query() input: GpuStatusInput) {
     return this.gpu.gpu_status(input);
+  }
+
+  @Operation(gpuHistory)
+  gpu_history(@Query() input: GpuHistoryInput) {
+    return this.gpu.gpu_history(input);
   }
 }

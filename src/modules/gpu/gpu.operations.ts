@@ -1,5 +1,5 @@
 import { defineOperation } from '../../common/operation.js';
-import { GpuStatusInput, GpuStatusResult } from './dto/gpu.dto.js';
+import { GpuHistoryInput, GpuHistoryResult, GpuStatusInput, GpuStatusResult } from './dto/gpu.dto.js';
 import { GpuService } from './gpu.service.js';
 
 export const gpuStatus = defineOperation({
@@ -10,9 +10,24 @@ export const gpuStatus = defineOperation({
   scope: 'read',
   summary: 'GPU utilization, memory, temperature, power and processes',
   description:
-    'Reads nvidia-smi on the host: driver and CUDA version, and per GPU the utilization %, memory used/total/free (MiB), temperature (C), power draw and limit (W) and fan %, plus the processes using each GPU and their memory. Use it for "how much GPU memory is in use?" or "is the GPU busy?". Values a GPU does not report are null.',
+    'Reads nvidia-smi on the host: driver and CUDA version, and per GPU the utilization %, memory used/total/free (MiB), temperature (C), power draw and limit (W), fan %, clocks, throttle reasons, PCIe link, ECC errors, encoder/decoder %, persistence/compute/MIG mode, plus the processes using each GPU and their memory. Use it for "how much GPU memory is in use?" or "is the GPU busy?". Values a GPU does not report are null.',
   input: GpuStatusInput,
   output: GpuStatusResult,
+  service: GpuService,
+  idempotent: true,
+});
+
+export const gpuHistory = defineOperation({
+  id: 'gpu_history',
+  area: 'gpu',
+  method: 'GET',
+  path: '/gpu/history',
+  scope: 'read',
+  summary: 'GPU load over a recent window',
+  description:
+    'Per GPU over the last window_minutes (default 10, up to 1440): min/avg/max of utilization, memory, temperature and power, seconds above 90 % and the processes that used the most memory. For "how busy was the GPU in the last hour?".',
+  input: GpuHistoryInput,
+  output: GpuHistoryResult,
   service: GpuService,
   idempotent: true,
 });

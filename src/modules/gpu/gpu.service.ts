@@ -1,40 +1,349 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { AppError } from '../../common/errors.js';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig, GpuSettings } from '../../config/config.types.js';
 import { HostRegistry, type Host } from '../../infra/host-registry.js';
-import type { GpuStatusInput, GpuStatusResult } from './dto/gpu.dto.js';
-import { buildGpuStatusCommand, parseGpuStatus, type GpuStatus } from './nvidia-smi.js';
+import type { GpuHistoryInput, GpuHistoryResult, GpuStatusInput, GpuStatusResult } from './dto/gpu.dto.js';
+import { HostGpuHistory } from './gpu-history.js';
+import { GpuSampler } from './gpu-sampler.js';
+import {
+  QueryFieldRefused,
+  buildGpuStatusCommand,
+  buildHelpQueryGpuCommand,
+  chooseGpuFields,
+  parseGpuStatus,
+  parseHelpQueryFields,
+  type GpuStatus,
+} from './nvidia-smi.js';
+
+/** gpu_status answers from the sampler's newest reading when it is at most this old. */
+export const SAMPLE_MAX_AGE_MS = 2_000;
+/** How often a sampler that gave its channel to queued calls looks again whether they are done. */
+const YIELD_RECHECK_MS = 1_000;
+/** Pause before restarting a sampler that ended on its own (a drop, nvidia-smi failing), growing to 30 s. */
+const RESTART_DELAY_MS = 1_000;
+const RESTART_DELAY_MAX_MS = 30_000;
+
+/** What is known about one host's driver: learned once, and again when the driver changes. */
+interface DriverProfile {
+  /** The GPU query's driver_version column when this was learned. */
+  query_driver_version: string | null;
+  driver_version: string | null;
+  cuda_version: string | null;
+  /** Names from `--help-query-gpu`; null when it told nothing (then refusals teach). */
+  accepted: Set<string> | null;
+  refused: Set<string>;
+  gpuFields: string[];
+}
+
+interface HostGpuState {
+  profile?: DriverProfile;
+  /** A learning in flight, shared by concurrent callers. */
+  learning?: Promise<GpuStatus>;
+  sampler?: GpuSampler;
+  restartTimer?: NodeJS.Timeout;
+  restartDelayMs: number;
+  idleTimer?: NodeJS.Timeout;
+  lastCall: number;
+  history?: HostGpuHistory;
+  /** Time of the newest reading fed to the history (readings from calls and the sampler interleave). */
+  lastFed: number;
+}
 
 @Injectable()
-export class GpuService {
-  /**
-   * Driver and CUDA version per host, from `nvidia-smi --version`. They only change with the driver,
-   * so later calls skip that third nvidia-smi run; the driver_version column of every GPU query tells
-   * when the driver changed and the versions must be read again.
-   */
-  private readonly versions = new Map<string, Pick<GpuStatus, 'driver_version' | 'cuda_version' | 'query_driver_version'>>();
+export class GpuService implements OnApplicationShutdown {
+  private readonly log = new Logger('Gpu');
+  private readonly state = new Map<string, HostGpuState>();
+  private readonly settings: GpuSettings;
+  /** The clock; tests of the service replace it. */
+  now: () => number = Date.now;
 
-  constructor(private readonly hosts: HostRegistry) {}
+  constructor(
+    private readonly hosts: HostRegistry,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.settings = config.gpu;
+  }
 
   async gpu_status(input: GpuStatusInput): Promise<GpuStatusResult> {
     const host = this.hosts.get(input.host);
-    const cached = this.versions.get(host.name);
-    let status = await this.read(host, !cached);
-    if (cached && status.query_driver_version === cached.query_driver_version) {
-      status = { ...status, driver_version: cached.driver_version, cuda_version: cached.cuda_version };
-    } else {
-      if (cached) status = await this.read(host, true); // the driver changed (upgrade and reboot)
-      const { driver_version, cuda_version, query_driver_version } = status;
-      this.versions.set(host.name, { driver_version, cuda_version, query_driver_version });
-    }
-    const { query_driver_version: _, ...reading } = status;
-    return { host: host.name, ...reading, collected_at: new Date().toISOString() };
+    const st = this.touch(host);
+    const fresh = this.freshSample(st);
+    if (fresh) return this.result(host, this.withVersions(st, fresh.reading), fresh.at);
+    const status = await this.read(host);
+    this.samplerAfterRead(host, st);
+    return this.result(host, status, this.now());
   }
 
-  private async read(host: Host, withVersion: boolean): Promise<GpuStatus> {
-    const result = await host.transport.exec(buildGpuStatusCommand(host.config.nvidia_smi_path, { version: withVersion }), {
-      timeoutMs: 20_000,
-      maxStdoutBytes: 1 << 20,
-      maxStderrBytes: 64 << 10,
+  async gpu_history(input: GpuHistoryInput): Promise<GpuHistoryResult> {
+    const host = this.hosts.get(input.host);
+    const st = this.touch(host);
+    // Without a sampler (or before its first reading) the history grows from calls: this one adds a reading.
+    if (!this.freshSample(st)) {
+      await this.read(host);
+      this.samplerAfterRead(host, st);
+    }
+    const now = this.now();
+    const window = this.historyOf(st).window(now, (input.window_minutes ?? 10) * 60_000, input.gpu_index);
+    return {
+      host: host.name,
+      from: new Date(window.from).toISOString(),
+      to: new Date(window.to).toISOString(),
+      resolution_seconds: window.resolution_seconds,
+      gpus: window.gpus,
+    };
+  }
+
+  /**
+   * The reading /metrics shows: the sampler's when fresh, else a query (the caller caches it). A scrape
+   * does not count as a call: it neither starts a sampler nor keeps one alive, unless history is 'always'.
+   */
+  async readingForMetrics(hostName: string): Promise<GpuStatusResult> {
+    const host = this.hosts.get(hostName);
+    const st = this.stateOf(host);
+    const fresh = this.freshSample(st);
+    if (fresh) return this.result(host, this.withVersions(st, fresh.reading), fresh.at);
+    const status = await this.read(host);
+    if (this.settings.history === 'always') this.ensureSampler(host, st);
+    return this.result(host, status, this.now());
+  }
+
+  onApplicationShutdown(): void {
+    for (const st of this.state.values()) this.stopSampler(st);
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+
+  private stateOf(host: Host): HostGpuState {
+    let st = this.state.get(host.name);
+    if (!st) {
+      st = { restartDelayMs: RESTART_DELAY_MS, lastCall: 0, lastFed: -Infinity };
+      this.state.set(host.name, st);
+    }
+    return st;
+  }
+
+  private touch(host: Host): HostGpuState {
+    const st = this.stateOf(host);
+    st.lastCall = this.now();
+    return st;
+  }
+
+  private historyOf(st: HostGpuState): HostGpuHistory {
+    return (st.history ??= new HostGpuHistory(this.settings.sample_interval_ms));
+  }
+
+  private feedHistory(st: HostGpuState, at: number, status: GpuStatus): void {
+    if (at <= st.lastFed) return;
+    st.lastFed = at;
+    this.historyOf(st).add(at, status.gpus, status.processes);
+  }
+
+  private freshSample(st: HostGpuState): { at: number; reading: GpuStatus } | undefined {
+    const latest = st.sampler?.latest;
+    if (!latest || !st.profile || this.now() - latest.at > SAMPLE_MAX_AGE_MS) return undefined;
+    if (latest.reading.query_driver_version !== st.profile.query_driver_version) return undefined;
+    return latest;
+  }
+
+  private withVersions(st: HostGpuState, reading: GpuStatus): GpuStatus {
+    return {
+      ...reading,
+      driver_version: st.profile?.driver_version ?? reading.driver_version,
+      cuda_version: st.profile?.cuda_version ?? null,
+    };
+  }
+
+  private result(host: Host, status: GpuStatus, at: number): GpuStatusResult {
+    const { query_driver_version: _, ...reading } = status;
+    return { host: host.name, ...reading, collected_at: new Date(this.now()).toISOString(), sampled_at: new Date(at).toISOString() };
+  }
+
+  // ---- one-shot reading, with the driver's field list learned on the way -----------------------------------
+
+  /**
+   * A reading by one exec (as when there is no sampler). The first call per host, and the first after a
+   * driver change, also learns which fields the driver takes and its driver and CUDA versions.
+   */
+  private async read(host: Host): Promise<GpuStatus> {
+    const st = this.stateOf(host);
+    let status: GpuStatus;
+    if (!st.profile) status = await this.learn(host, st);
+    else {
+      const known = st.profile;
+      status = await this.query(host, st, known, false);
+      if (status.query_driver_version !== known.query_driver_version) {
+        // The driver changed (upgrade and reboot): its field list and versions may have too.
+        this.log.log(`GPU driver on host '${host.name}' changed from ${known.query_driver_version} to ${status.query_driver_version}`);
+        if (st.profile === known) st.profile = undefined;
+        this.stopSampler(st);
+        status = await this.learn(host, st);
+      }
+    }
+    const reading = this.withVersions(st, status);
+    this.feedHistory(st, this.now(), reading);
+    return reading;
+  }
+
+  /** Learns the driver's profile (sets st.profile) and returns the reading taken on the way. */
+  private learn(host: Host, st: HostGpuState): Promise<GpuStatus> {
+    st.learning ??= (async () => {
+      try {
+        const help = await host.transport.exec(buildHelpQueryGpuCommand(host.config.nvidia_smi_path), {
+          timeoutMs: 20_000,
+          maxStdoutBytes: 256 << 10,
+          maxStderrBytes: 16 << 10,
+        });
+        // A driver without --help-query-gpu (or nvidia-smi failing) teaches nothing here; the query then
+        // says what is wrong, or which field it refuses.
+        const accepted = help.exitCode === 0 && !help.stdoutTruncated ? parseHelpQueryFields(help.stdout) : null;
+        const profile: DriverProfile = {
+          query_driver_version: null,
+          driver_version: null,
+          cuda_version: null,
+          accepted,
+          refused: new Set(),
+          gpuFields: chooseGpuFields(accepted, new Set()),
+        };
+        const status = await this.query(host, st, profile, true);
+        profile.query_driver_version = status.query_driver_version;
+        profile.driver_version = status.driver_version;
+        profile.cuda_version = status.cuda_version;
+        st.profile = profile;
+        return status;
+      } finally {
+        st.learning = undefined;
+      }
+    })();
+    return st.learning;
+  }
+
+  /** One exec of the status script; a field the driver refuses is dropped and the query asked again. */
+  private async query(host: Host, st: HostGpuState, profile: DriverProfile, withVersion: boolean): Promise<GpuStatus> {
+    for (;;) {
+      const fields = profile.gpuFields;
+      const result = await host.transport.exec(
+        buildGpuStatusCommand(host.config.nvidia_smi_path, { version: withVersion, gpuFields: fields }),
+        { timeoutMs: 20_000, maxStdoutBytes: 1 << 20, maxStderrBytes: 64 << 10 },
+      );
+      try {
+        return parseGpuStatus(host.name, result.stdout, result.stderr, result.exitCode, fields, host.config.transport);
+      } catch (err) {
+        // Each refusal removes one name, so this ends; a refused index, name or uuid stays and fails.
+        if (!(err instanceof QueryFieldRefused) || !fields.includes(err.field) || profile.refused.has(err.field)) throw err;
+        profile.refused.add(err.field);
+        profile.gpuFields = chooseGpuFields(profile.accepted, profile.refused);
+        this.log.log(`nvidia-smi on host '${host.name}' does not know the field ${err.field}; it is reported as null there`);
+        if (st.sampler) this.stopSampler(st);
+      }
+    }
+  }
+
+  // ---- the sampler ------------------------------------------------------------------------------------
+
+  private samplingWanted(st: HostGpuState): boolean {
+    return this.settings.history === 'always' || this.now() - st.lastCall < this.settings.sampler_idle_seconds * 1000;
+  }
+
+  /** A one-shot read just worked, so the host is reachable: start the sampler now, whatever backoff was pending. */
+  private samplerAfterRead(host: Host, st: HostGpuState): void {
+    if (st.restartTimer) clearTimeout(st.restartTimer);
+    st.restartTimer = undefined;
+    st.restartDelayMs = RESTART_DELAY_MS;
+    this.ensureSampler(host, st);
+  }
+
+  private ensureSampler(host: Host, st: HostGpuState): void {
+    if (!this.settings.sampler || st.sampler?.running || st.restartTimer || !st.profile) return;
+    // With one channel the sampler would leave nothing for shell and file calls.
+    if (host.config.transport === 'ssh' && (host.config.ssh?.max_channels ?? 8) < 2) return;
+    if (host.transport.status().channelsWaiting > 0) return this.yieldChannel(host, st);
+    const profile = st.profile;
+    const sampler = new GpuSampler(host.transport, {
+      hostName: host.name,
+      nvidiaSmiPath: host.config.nvidia_smi_path,
+      gpuFields: profile.gpuFields,
+      intervalMs: this.settings.sample_interval_ms,
+      now: () => this.now(),
+      onReading: (at, reading) => {
+        st.restartDelayMs = RESTART_DELAY_MS;
+        if (host.transport.status().channelsWaiting > 0) {
+          // Calls wait for a channel: give ours back (gpu_status queries directly meanwhile).
+          sampler.stop();
+          if (st.sampler === sampler) st.sampler = undefined;
+          this.feedHistory(st, at, this.withVersions(st, reading));
+          return this.yieldChannel(host, st);
+        }
+        if (reading.query_driver_version !== st.profile?.query_driver_version) {
+          // A new driver: learn it again (a one-shot read does) and sample with its field list.
+          sampler.stop();
+          if (st.sampler === sampler) st.sampler = undefined;
+          this.read(host).then(
+            () => this.ensureSampler(host, st),
+            () => this.scheduleRestart(host, st),
+          );
+          return;
+        }
+        this.feedHistory(st, at, this.withVersions(st, reading));
+      },
+      onEnd: (error) => {
+        if (st.sampler === sampler) st.sampler = undefined;
+        if (error !== undefined) {
+          const why = error instanceof AppError ? error.message : 'the command ended';
+          this.log.warn(`GPU sampler on host '${host.name}' stopped: ${why}`);
+        }
+        this.scheduleRestart(host, st);
+      },
     });
-    return parseGpuStatus(host.name, result.stdout, result.stderr, result.exitCode, host.config.transport);
+    st.sampler = sampler;
+    this.armIdleTimer(host, st);
+  }
+
+  /** Start the sampler again once no call waits for a channel (while sampling is still wanted). */
+  private yieldChannel(host: Host, st: HostGpuState): void {
+    if (st.restartTimer || !this.samplingWanted(st)) return;
+    st.restartTimer = setTimeout(() => {
+      st.restartTimer = undefined;
+      if (this.samplingWanted(st)) this.ensureSampler(host, st);
+    }, YIELD_RECHECK_MS);
+    st.restartTimer.unref();
+  }
+
+  private scheduleRestart(host: Host, st: HostGpuState): void {
+    if (st.restartTimer || !this.samplingWanted(st)) return;
+    const delay = st.restartDelayMs;
+    st.restartDelayMs = Math.min(delay * 2, RESTART_DELAY_MAX_MS);
+    st.restartTimer = setTimeout(() => {
+      st.restartTimer = undefined;
+      if (this.samplingWanted(st)) this.ensureSampler(host, st);
+    }, delay);
+    st.restartTimer.unref();
+  }
+
+  private armIdleTimer(host: Host, st: HostGpuState): void {
+    if (st.idleTimer || this.settings.history === 'always') return;
+    const check = () => {
+      st.idleTimer = undefined;
+      if (!st.sampler) return;
+      const left = st.lastCall + this.settings.sampler_idle_seconds * 1000 - this.now();
+      if (left <= 0) {
+        this.log.log(`GPU sampler on host '${host.name}' stopped after ${this.settings.sampler_idle_seconds} s without a GPU call`);
+        this.stopSampler(st);
+      } else {
+        st.idleTimer = setTimeout(check, left);
+        st.idleTimer.unref();
+      }
+    };
+    st.idleTimer = setTimeout(check, this.settings.sampler_idle_seconds * 1000);
+    st.idleTimer.unref();
+  }
+
+  private stopSampler(st: HostGpuState): void {
+    st.sampler?.stop();
+    st.sampler = undefined;
+    if (st.restartTimer) clearTimeout(st.restartTimer);
+    st.restartTimer = undefined;
+    if (st.idleTimer) clearTimeout(st.idleTimer);
+    st.idleTimer = undefined;
   }
 }

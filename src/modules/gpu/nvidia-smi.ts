@@ -2,16 +2,20 @@
  * nvidia-smi: the one remote command behind `gpu_status`, and the pure parser for its output.
  *
  * Why one command with sections: a status answer needs the per-GPU query, the per-process query and the
- * driver/CUDA versions. Running them as one script costs one SSH round trip instead of three (DESIGN §7).
+ * driver/CUDA versions. Running them as one script costs one SSH round trip instead of three.
  * Each section is framed by marker lines on stdout AND stderr, and ends with its exit code, so the parser
  * knows which part failed and whose words to quote.
  *
- * Field choices (checked against the `--help-query-*` captures of drivers 590, 591, 595 and 610 in
- * ../shared/fixtures/nvidia-smi, and the 2016 gpustat and 440.64 CSVs): one unknown field makes
- * nvidia-smi refuse the whole query, so only fields every captured driver lists are used.
- * - `driver_version` is marked "Deprecated; use kmd_version" in the 595 and 610 help but still answered;
- *   `kmd_version` is missing from the 590 and 591 help, so asking for it would break those drivers. The 610
- *   `--version` prints `KMD version`, which the parser prefers when present.
+ * Fields per driver: one field a driver does not know makes nvidia-smi refuse the whole query
+ * (`Field "fan.speed" is not a valid field to query.`), and field names changed over the years
+ * (`clocks_throttle_reasons.*` became `clocks_event_reasons.*` around 530; 610 added `kmd_version`). So each
+ * reported value lists the names that answer it, newest first; the service learns per host which of them
+ * the driver takes (its `--help-query-gpu`, then any refusal) and queries only those; a value none of whose
+ * names the driver knows is null. Checked against the `--help-query-*` captures of drivers 590, 591, 595
+ * and 610 and the 2016 gpustat and 440.64 CSVs:
+ * - `driver_version` is marked "Deprecated; use kmd_version" in the 595 and 610 help but still answered,
+ *   and its column is what tells a driver change; the 610 `--version` prints `KMD version`, which the
+ *   parser prefers when present.
  * - `used_memory` (not `used_gpu_memory`): both are listed as aliases by 590-610, and `used_memory` is the
  *   name the 2016 gpustat query used against the drivers of that time.
  * - The CUDA version is not a query field (`Field "cuda_version" is not a valid field to query.`); it comes
@@ -21,21 +25,42 @@
 import { AppError } from '../../common/errors.js';
 import type { GpuInfo, GpuProcess } from './dto/gpu.dto.js';
 
-/** `--query-gpu` fields, in the column order the parser expects (a projection of the derived captures' order). */
-export const GPU_QUERY_FIELDS = [
-  'index',
-  'name',
-  'uuid',
-  'driver_version',
-  'memory.total',
-  'memory.used',
-  'memory.free',
-  'utilization.gpu',
-  'temperature.gpu',
-  'power.draw',
-  'power.limit',
-  'fan.speed',
-] as const;
+/**
+ * The `--query-gpu` values gpu_status reports, each with the names a driver may know it by (preferred
+ * first). The first name is the value's key in parsed rows, whichever name was queried.
+ */
+export const GPU_FIELD_NAMES: readonly (readonly string[])[] = [
+  ['index'],
+  ['name', 'gpu_name'],
+  ['uuid', 'gpu_uuid'],
+  ['driver_version'],
+  ['memory.total'],
+  ['memory.used'],
+  ['memory.free'],
+  ['utilization.gpu'],
+  ['temperature.gpu'],
+  ['power.draw'],
+  ['power.limit'],
+  ['fan.speed'],
+  ['clocks.current.graphics', 'clocks.gr'],
+  ['clocks.current.memory', 'clocks.mem'],
+  ['clocks.max.graphics', 'clocks.max.gr'],
+  ['clocks_event_reasons.active', 'clocks_throttle_reasons.active'],
+  ['pcie.link.gen.current'],
+  ['pcie.link.width.current'],
+  ['ecc.errors.uncorrected.volatile.total'],
+  ['utilization.encoder'],
+  ['utilization.decoder'],
+  ['persistence_mode'],
+  ['compute_mode'],
+  ['mig.mode.current'],
+];
+
+/** Without these a row cannot be told from another: a driver refusing them cannot be served. */
+const REQUIRED_GPU_FIELDS = new Set(['index', 'name', 'uuid']);
+
+/** The query for a driver that knows every preferred name. */
+export const GPU_QUERY_FIELDS: readonly string[] = GPU_FIELD_NAMES.map((names) => names[0]);
 
 /** `--query-compute-apps` fields. process_name goes before the last column so surplus commas can be rejoined into it. */
 export const APP_QUERY_FIELDS = ['gpu_uuid', 'pid', 'process_name', 'used_memory'] as const;
@@ -91,11 +116,16 @@ function sectionScript(section: GpuStatusSection, invocation: string): string {
  * and a broken driver can make each call slow.
  */
 export function buildGpuStatusScript(nvidiaSmiPath = 'nvidia-smi', options: GpuStatusCommandOptions = {}): string {
+  return `LC_ALL=C; export LC_ALL; ${readingScript(nvidiaSmiPath, options)}`;
+}
+
+function readingScript(nvidiaSmiPath: string, options: GpuStatusCommandOptions): string {
   const smi = shellDoubleQuote(nvidiaSmiPath);
-  const gpu = sectionScript('gpu', `${smi} --query-gpu=${GPU_QUERY_FIELDS.join(',')} --format=${CSV_FORMAT}`);
+  const fields = options.gpuFields ?? GPU_QUERY_FIELDS;
+  const gpu = sectionScript('gpu', `${smi} --query-gpu=${fields.join(',')} --format=${CSV_FORMAT}`);
   const apps = sectionScript('apps', `${smi} --query-compute-apps=${APP_QUERY_FIELDS.join(',')} --format=${CSV_FORMAT}`);
   const version = options.version === false ? '' : `; ${sectionScript('version', `${smi} --version`)}`;
-  return `LC_ALL=C; export LC_ALL; ${gpu}; if [ "$r" -eq 0 ]; then ${apps}${version}; fi`;
+  return `${gpu}; if [ "$r" -eq 0 ]; then ${apps}${version}; fi`;
 }
 
 export interface GpuStatusCommandOptions {
@@ -104,6 +134,67 @@ export interface GpuStatusCommandOptions {
    * every call, and the CUDA version only changes with the driver, so callers may cache it.
    */
   version?: boolean;
+  /** The `--query-gpu` names this host's driver takes (see chooseGpuFields); default GPU_QUERY_FIELDS. */
+  gpuFields?: readonly string[];
+}
+
+/** Line that ends one reading of the sampler's loop. */
+export const SAMPLE_END_MARKER = `${MARK}:sample@@`;
+
+/**
+ * The sampler: one long-lived command that prints a reading (the GPU and process sections, framed as in
+ * buildGpuStatusScript) followed by SAMPLE_END_MARKER every `intervalMs`, until it is killed.
+ *
+ * Why a shell loop of one-shot queries rather than `nvidia-smi -lms`: in loop mode with noheader an empty
+ * process list prints nothing at all (and the header, without noheader, comes only once), so a reading
+ * could not tell "no processes" from "not printed yet", and two loops on one channel interleave their
+ * lines. The loop keeps both queries of one reading together, on one channel.
+ */
+export function buildGpuSamplerCommand(nvidiaSmiPath: string, gpuFields: readonly string[], intervalMs: number): string {
+  const seconds = (Math.max(100, intervalMs) / 1000).toFixed(3);
+  const reading = readingScript(nvidiaSmiPath, { version: false, gpuFields });
+  return `sh -c ${shellQuote(`LC_ALL=C; export LC_ALL; while :; do ${reading}; echo "${SAMPLE_END_MARKER}"; sleep ${seconds} || exit; done`)}`;
+}
+
+/** `nvidia-smi --help-query-gpu`: the field list this driver accepts. */
+export function buildHelpQueryGpuCommand(nvidiaSmiPath = 'nvidia-smi'): string {
+  return `sh -c ${shellQuote(`LC_ALL=C; export LC_ALL; ${shellDoubleQuote(nvidiaSmiPath)} --help-query-gpu`)}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Which fields a driver takes
+
+/**
+ * Field names listed by `--help-query-gpu` (entries are lines like `"uuid" or "gpu_uuid"`, each followed by
+ * its description); null when the text lists none (not a field list: an error, or a driver without it).
+ */
+export function parseHelpQueryFields(text: string): Set<string> | null {
+  const names = new Set<string>();
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.startsWith('"')) continue;
+    for (const m of line.matchAll(/"([A-Za-z0-9_.]+)"/g)) names.add(m[1]);
+  }
+  return names.size > 0 ? names : null;
+}
+
+/**
+ * The `--query-gpu` list for a driver: per value its first name the driver accepts and has not refused.
+ * `accepted` null (nothing learned) tries every name not yet refused. Values with no usable name are left
+ * out (reported as null); index, name and uuid always stay, so a driver lacking them fails with its words.
+ */
+export function chooseGpuFields(accepted: ReadonlySet<string> | null, refused: ReadonlySet<string>): string[] {
+  const fields: string[] = [];
+  for (const names of GPU_FIELD_NAMES) {
+    const usable = names.find((n) => !refused.has(n) && (accepted === null || accepted.has(n)));
+    if (usable !== undefined) fields.push(usable);
+    else if (REQUIRED_GPU_FIELDS.has(names[0])) fields.push(names[0]);
+  }
+  return fields;
+}
+
+/** The field named in nvidia-smi's `Field "x" is not a valid field to query.`, or null. */
+export function refusedQueryField(text: string): string | null {
+  return /Field "([^"\n]{1,100})" is not a valid field to query/.exec(text)?.[1] ?? null;
 }
 
 /**
@@ -195,12 +286,59 @@ function required<T>(value: T | null, field: string): T {
   return value;
 }
 
+/**
+ * NVML's clocks event (throttle) reason bits, named as nvidia-smi names the matching
+ * `clocks_event_reasons.*` fields.
+ */
+export const THROTTLE_REASON_BITS: readonly (readonly [number, string])[] = [
+  [0x1, 'gpu_idle'],
+  [0x2, 'applications_clocks_setting'],
+  [0x4, 'sw_power_cap'],
+  [0x8, 'hw_slowdown'],
+  [0x10, 'sync_boost'],
+  [0x20, 'sw_thermal_slowdown'],
+  [0x40, 'hw_thermal_slowdown'],
+  [0x80, 'hw_power_brake_slowdown'],
+  [0x100, 'display_clock_setting'],
+];
+
+/** `0x0000000000000004` -> ["sw_power_cap"]; bits NVML may add later come out as `other_0x...`. */
+export function throttleReasonWords(mask: string | null | undefined): string[] | null {
+  if (mask === null || mask === undefined || !/^0x[0-9a-fA-F]{1,16}$/.test(mask)) return null;
+  let bits = BigInt(mask);
+  const words: string[] = [];
+  for (const [bit, word] of THROTTLE_REASON_BITS) {
+    if (bits & BigInt(bit)) words.push(word);
+    bits &= ~BigInt(bit);
+  }
+  if (bits !== 0n) words.push(`other_0x${bits.toString(16)}`);
+  return words;
+}
+
+/** For the detail fields: a value in an unexpected form is null rather than a failed answer. */
+function optionalNum(row: CsvRow, field: string): number | null {
+  const v = row[field];
+  return v !== undefined && v !== null && NUMBER_RE.test(v) ? Number(v) : null;
+}
+
+function enabled(row: CsvRow, field: string): boolean | null {
+  const v = row[field]?.toLowerCase();
+  return v === 'enabled' ? true : v === 'disabled' ? false : null;
+}
+
+/** The row under the first name of each value, whichever of its names was queried. */
+function canonicalGpuRow(row: CsvRow): CsvRow {
+  const r: CsvRow = { ...row };
+  for (const names of GPU_FIELD_NAMES) {
+    const queried = names.find((n) => n in row);
+    if (queried !== undefined) r[names[0]] = row[queried];
+  }
+  return r;
+}
+
 function gpuFromRow(row: CsvRow): GpuInfo {
-  const r = {
-    ...row,
-    ...pick(row, 'uuid', 'gpu_uuid'),
-    ...pick(row, 'name', 'gpu_name'),
-  };
+  const r = canonicalGpuRow(row);
+  const compute = r['compute_mode'];
   return {
     index: required(num(r, 'index'), 'index'),
     uuid: required(r.uuid, 'uuid'),
@@ -213,6 +351,18 @@ function gpuFromRow(row: CsvRow): GpuInfo {
     power_draw_watts: num(r, 'power.draw'),
     power_limit_watts: num(r, 'power.limit'),
     fan_speed_percent: num(r, 'fan.speed'),
+    clocks_graphics_mhz: optionalNum(r, 'clocks.current.graphics'),
+    clocks_memory_mhz: optionalNum(r, 'clocks.current.memory'),
+    clocks_max_graphics_mhz: optionalNum(r, 'clocks.max.graphics'),
+    throttle_reasons: throttleReasonWords(r['clocks_event_reasons.active']),
+    pcie_generation: optionalNum(r, 'pcie.link.gen.current'),
+    pcie_width: optionalNum(r, 'pcie.link.width.current'),
+    ecc_errors_uncorrected: optionalNum(r, 'ecc.errors.uncorrected.volatile.total'),
+    encoder_percent: optionalNum(r, 'utilization.encoder'),
+    decoder_percent: optionalNum(r, 'utilization.decoder'),
+    persistence_mode: enabled(r, 'persistence_mode'),
+    compute_mode: compute === undefined || compute === null ? null : clip(compute, 40),
+    mig_mode: enabled(r, 'mig.mode.current'),
   };
 }
 
@@ -327,6 +477,16 @@ function firstMeaningfulLine(...texts: string[]): string | null {
   return null;
 }
 
+/** The driver refused one `--query-gpu` field: the service drops it and asks again. */
+export class QueryFieldRefused extends AppError {
+  constructor(
+    message: string,
+    readonly field: string,
+  ) {
+    super(503, 'GPU_UNAVAILABLE', message);
+  }
+}
+
 function gpuUnavailable(host: string, quote: string | null, advice: string, exitCode: number | null): AppError {
   const said = quote === null ? 'failed without printing anything' : `failed: "${quote}"`;
   const code = exitCode === null ? '' : ` (exit code ${exitCode})`;
@@ -340,11 +500,12 @@ export function classifyNvidiaSmiFailure(
   stderr: string,
   exitCode: number | null,
   query: 'gpu' | 'apps' = 'gpu',
+  gpuFields: readonly string[] = GPU_QUERY_FIELDS,
   transport: 'ssh' | 'local' = 'ssh',
 ): AppError {
   const account = transport === 'ssh' ? 'the SSH account' : 'the account gpu-host-tools runs as';
   const what = query === 'gpu' ? 'the GPU query' : 'the process query';
-  const fields = query === 'gpu' ? GPU_QUERY_FIELDS : APP_QUERY_FIELDS;
+  const fields = query === 'gpu' ? gpuFields : APP_QUERY_FIELDS;
   const text = `${stdout}\n${stderr}`;
   const quote = firstMeaningfulLine(stderr, stdout);
   if (exitCode === 127 || /command not found|: not found$/im.test(text)) {
@@ -396,12 +557,14 @@ export function classifyNvidiaSmiFailure(
     );
   }
   if (/is not a valid field to query/i.test(text)) {
-    return gpuUnavailable(
+    const refused = gpuUnavailable(
       host,
       quote,
       `this driver does not know a field that ${what} asks for (${fields.join(',')}): update the NVIDIA driver, or report the driver version so the query can be adapted`,
       exitCode,
     );
+    const field = refusedQueryField(text);
+    return query === 'gpu' && field !== null ? new QueryFieldRefused(refused.message, field) : refused;
   }
   return gpuUnavailable(host, quote, `${what} did not succeed: run \`nvidia-smi\` on the host to see what is wrong`, exitCode);
 }
@@ -416,13 +579,14 @@ export function parseGpuStatus(
   stdout: string,
   stderr: string,
   exitCode: number | null,
+  gpuFields: readonly string[] = GPU_QUERY_FIELDS,
   transport: 'ssh' | 'local' = 'ssh',
 ): GpuStatus {
   const gpuSection = extractSection(stdout, stderr, 'gpu');
   if (gpuSection === null || gpuSection.exitCode === null) {
     // The script never reached or never finished the query: sh itself failed, or the command was killed.
     const quote = firstMeaningfulLine(stderr, stdout);
-    if (exitCode !== 0 && quote !== null) throw classifyNvidiaSmiFailure(host, stdout, stderr, exitCode, 'gpu', transport);
+    if (exitCode !== 0 && quote !== null) throw classifyNvidiaSmiFailure(host, stdout, stderr, exitCode, 'gpu', gpuFields, transport);
     throw gpuUnavailable(
       host,
       quote,
@@ -433,13 +597,13 @@ export function parseGpuStatus(
     );
   }
   if (gpuSection.exitCode !== 0) {
-    throw classifyNvidiaSmiFailure(host, gpuSection.stdout, gpuSection.stderr, gpuSection.exitCode, 'gpu', transport);
+    throw classifyNvidiaSmiFailure(host, gpuSection.stdout, gpuSection.stderr, gpuSection.exitCode, 'gpu', gpuFields, transport);
   }
 
   let gpuRows: CsvRow[];
   let gpus: GpuInfo[];
   try {
-    gpuRows = parseNvidiaSmiCsv(gpuSection.stdout, GPU_QUERY_FIELDS);
+    gpuRows = parseNvidiaSmiCsv(gpuSection.stdout, gpuFields);
     gpus = gpuRows.map(gpuFromRow);
   } catch (err) {
     throw shapeError(host, 'the GPU query', err);
@@ -455,7 +619,7 @@ export function parseGpuStatus(
     );
   }
   if (appsSection.exitCode !== 0) {
-    throw classifyNvidiaSmiFailure(host, appsSection.stdout, appsSection.stderr, appsSection.exitCode, 'apps', transport);
+    throw classifyNvidiaSmiFailure(host, appsSection.stdout, appsSection.stderr, appsSection.exitCode, 'apps', gpuFields, transport);
   }
   let processes: GpuProcess[];
   try {

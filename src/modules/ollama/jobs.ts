@@ -168,6 +168,17 @@ export class JobStore {
     return this.view(this.find(id));
   }
 
+  /** Jobs kept, per kind and state (every combination, zeros included). */
+  counts(): Array<{ kind: JobKind; state: JobState; count: number }> {
+    this.sweep();
+    const kinds: JobKind[] = ['pull', 'create'];
+    const states: JobState[] = ['running', 'succeeded', 'failed', 'cancelled'];
+    const all = [...this.jobs.values()];
+    return kinds.flatMap((kind) =>
+      states.map((state) => ({ kind, state, count: all.filter((j) => j.kind === kind && j.state === state).length })),
+    );
+  }
+
   /** Most recent first; only `host`'s jobs when given. */
   list(host?: string): JobView[] {
     this.sweep();

@@ -9,5 +9,6 @@ import { OllamaService } from './ollama.service.js';
   controllers: [OllamaController],
   // One store for the process: jobs are found by id from any request, REST or MCP.
   providers: [OllamaService, { provide: JobStore, useFactory: () => new JobStore() }],
+  exports: [JobStore],
 })
 export class OllamaModule {}

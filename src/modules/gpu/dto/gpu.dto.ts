@@ -1,3 +1,6 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { HostInput } from '../../../common/host-input.dto.js';
 
 export class GpuStatusInput extends HostInput {}
@@ -25,6 +28,30 @@ export class GpuInfo {
   power_limit_watts: number | null;
   /** Fan speed in percent; null for passively cooled datacenter cards. */
   fan_speed_percent: number | null;
+  /** Graphics clock, MHz. */
+  clocks_graphics_mhz: number | null;
+  /** Memory clock, MHz. */
+  clocks_memory_mhz: number | null;
+  /** Maximum graphics clock, MHz. */
+  clocks_max_graphics_mhz: number | null;
+  /** Why clocks are held down now (e.g. gpu_idle, sw_power_cap, hw_thermal_slowdown); empty when nothing is. */
+  throttle_reasons: string[] | null;
+  /** Current PCIe generation. */
+  pcie_generation: number | null;
+  /** Current PCIe link width (lanes). */
+  pcie_width: number | null;
+  /** Uncorrected ECC errors since the driver loaded; null without ECC. */
+  ecc_errors_uncorrected: number | null;
+  /** Video encoder utilization, percent. */
+  encoder_percent: number | null;
+  /** Video decoder utilization, percent. */
+  decoder_percent: number | null;
+  /** Persistence mode on. */
+  persistence_mode: boolean | null;
+  /** Compute mode: Default, Exclusive_Process or Prohibited. */
+  compute_mode: string | null;
+  /** MIG mode on. */
+  mig_mode: boolean | null;
 }
 
 export class GpuProcess {
@@ -51,6 +78,82 @@ export class GpuStatusResult {
   gpus: GpuInfo[];
   /** Compute processes using a GPU. */
   processes: GpuProcess[];
-  /** When the reading was taken (ISO 8601). */
+  /** When this answer was made (ISO 8601). */
   collected_at: string;
+  /** When the reading was taken (ISO 8601): the sampler's latest, or now. */
+  sampled_at: string;
+}
+
+export class GpuHistoryInput extends HostInput {
+  /** Minutes back from now (1-1440, default 10). */
+  @ApiPropertyOptional({ type: 'integer' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1440)
+  window_minutes?: number;
+
+  /** Only this GPU. */
+  @ApiPropertyOptional({ type: 'integer' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(255)
+  gpu_index?: number;
+}
+
+export class GpuHistoryStat {
+  /** Lowest. */
+  min: number | null;
+  /** Mean. */
+  avg: number | null;
+  /** Highest. */
+  max: number | null;
+}
+
+export class GpuHistoryProcess {
+  /** Process id. */
+  pid: number | null;
+  /** Process name. */
+  process_name: string | null;
+  /** Most GPU memory it used in the window, MiB. */
+  used_memory_mb: number | null;
+}
+
+export class GpuHistoryGpu {
+  /** GPU index. */
+  index: number;
+  /** GPU UUID. */
+  uuid: string;
+  /** Product name. */
+  name: string;
+  /** Readings in the window. */
+  samples: number;
+  /** Utilization, percent. */
+  utilization_percent: GpuHistoryStat;
+  /** Memory used, MiB. */
+  memory_used_mb: GpuHistoryStat;
+  /** Temperature, Celsius. */
+  temperature_celsius: GpuHistoryStat;
+  /** Power draw, watts. */
+  power_draw_watts: GpuHistoryStat;
+  /** Seconds at 90 % utilization or more. */
+  seconds_above_90_percent: number;
+  /** Processes that used the most memory (at most 5). */
+  top_processes: GpuHistoryProcess[];
+}
+
+export class GpuHistoryResult {
+  /** Configured host name. */
+  host: string;
+  /** Window start (ISO 8601). */
+  from: string;
+  /** Window end (ISO 8601). */
+  to: string;
+  /** Seconds per reading the figures come from (1-s samples within the last hour, 60-s aggregates before). */
+  resolution_seconds: number;
+  /** One entry per GPU seen in the window. */
+  gpus: GpuHistoryGpu[];
 }

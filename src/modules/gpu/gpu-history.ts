@@ -1,0 +1,287 @@
+/**
+ * GPU history: bounded ring buffers per GPU, fed with the sampler's readings, and the window statistics
+ * gpu_history answers. Pure (time comes in as arguments), so windows are tested with a made-up clock.
+ *
+ * Memory is fixed per GPU whatever the sampling rate: the last hour of readings (one slot per reading,
+ * at most FINE_SLOTS) in typed arrays, plus one-minute aggregates for 24 hours, each with its top
+ * processes.
+ */
+import type { GpuHistoryGpu, GpuHistoryProcess, GpuHistoryStat, GpuInfo, GpuProcess } from './dto/gpu.dto.js';
+
+export const FINE_SLOTS = 3600;
+export const COARSE_SLOTS = 1440;
+const MINUTE_MS = 60_000;
+/** A GPU counts as busy at or above this utilization. */
+const BUSY_PERCENT = 90;
+/** Processes kept per minute and GPU, and returned per GPU. */
+const PROCESSES_PER_MINUTE = 3;
+const TOP_PROCESSES = 5;
+/** A host cannot make the server keep more series than this (a hostile nvidia-smi could list thousands). */
+export const MAX_GPUS_PER_HOST = 32;
+/** Names are kept at most this long, so a host printing huge names cannot grow the history. */
+const MAX_NAME_CHARS = 256;
+const clipName = <T extends string | null>(s: T): T => (s !== null && s.length > MAX_NAME_CHARS ? (s.slice(0, MAX_NAME_CHARS) as T) : s);
+
+/** utilization, memory used, temperature, power: the four metrics kept. */
+const METRICS = 4;
+type Metric = 0 | 1 | 2 | 3;
+const metricsOf = (g: GpuInfo): number[] =>
+  [g.utilization_percent, g.memory_used_mb, g.temperature_celsius, g.power_draw_watts].map((v) => v ?? NaN);
+
+interface MinuteAggregate {
+  start: number;
+  samples: number;
+  busySeconds: number;
+  min: number[];
+  max: number[];
+  sum: number[];
+  count: number[];
+  processes: GpuHistoryProcess[];
+}
+
+function emptyMinute(start: number): MinuteAggregate {
+  return {
+    start,
+    samples: 0,
+    busySeconds: 0,
+    min: Array<number>(METRICS).fill(Infinity),
+    max: Array<number>(METRICS).fill(-Infinity),
+    sum: Array<number>(METRICS).fill(0),
+    count: Array<number>(METRICS).fill(0),
+    processes: [],
+  };
+}
+
+/** Keep the `limit` processes with the most memory, one entry per pid and name with its peak. */
+function mergeProcesses(into: GpuHistoryProcess[], add: readonly GpuHistoryProcess[], limit: number): GpuHistoryProcess[] {
+  const byKey = new Map<string, GpuHistoryProcess>();
+  for (const p of [...into, ...add]) {
+    const key = `${p.pid}\u0000${p.process_name}`;
+    const seen = byKey.get(key);
+    if (!seen || (p.used_memory_mb ?? -1) > (seen.used_memory_mb ?? -1)) byKey.set(key, { ...p });
+  }
+  return [...byKey.values()].sort((a, b) => (b.used_memory_mb ?? -1) - (a.used_memory_mb ?? -1)).slice(0, limit);
+}
+
+class GpuSeries {
+  index: number;
+  name: string;
+  // Fine ring: one slot per reading.
+  private readonly at = new Float64Array(FINE_SLOTS);
+  private readonly values = new Float32Array(FINE_SLOTS * METRICS);
+  private readonly seconds = new Float32Array(FINE_SLOTS);
+  private fineNext = 0;
+  private fineCount = 0;
+  // Coarse ring: one aggregate per minute, typed arrays except the process lists.
+  private readonly minuteStart = new Float64Array(COARSE_SLOTS);
+  private readonly minuteSamples = new Uint32Array(COARSE_SLOTS);
+  private readonly minuteBusy = new Float32Array(COARSE_SLOTS);
+  private readonly minuteMin = new Float32Array(COARSE_SLOTS * METRICS);
+  private readonly minuteMax = new Float32Array(COARSE_SLOTS * METRICS);
+  private readonly minuteSum = new Float64Array(COARSE_SLOTS * METRICS);
+  private readonly minuteCount = new Uint32Array(COARSE_SLOTS * METRICS);
+  private readonly minuteProcesses: GpuHistoryProcess[][] = [];
+  private coarseNext = 0;
+  private coarseCount = 0;
+  private current: MinuteAggregate | undefined;
+  private lastAt = -Infinity;
+
+  constructor(
+    readonly uuid: string,
+    gpu: GpuInfo,
+  ) {
+    this.index = gpu.index;
+    this.name = clipName(gpu.name);
+  }
+
+  add(at: number, gpu: GpuInfo, processes: readonly GpuProcess[], intervalSeconds: number): void {
+    if (!(at > this.lastAt)) return; // out of order or repeated: the clock went back, keep what is there
+    this.index = gpu.index;
+    this.name = clipName(gpu.name);
+    // The time a reading stands for: the gap since the previous one, but not more than two intervals (a
+    // pause in sampling is not time at the last value).
+    const seconds = Math.min((at - this.lastAt) / 1000, 2 * intervalSeconds);
+    this.lastAt = at;
+    const values = metricsOf(gpu);
+
+    const slot = this.fineNext;
+    this.at[slot] = at;
+    this.seconds[slot] = seconds;
+    for (let m = 0; m < METRICS; m++) this.values[slot * METRICS + m] = values[m];
+    this.fineNext = (slot + 1) % FINE_SLOTS;
+    this.fineCount = Math.min(this.fineCount + 1, FINE_SLOTS);
+
+    const minute = Math.floor(at / MINUTE_MS) * MINUTE_MS;
+    if (this.current && this.current.start !== minute) this.closeMinute();
+    const cur = (this.current ??= emptyMinute(minute));
+    cur.samples++;
+    if (values[0] >= BUSY_PERCENT) cur.busySeconds += seconds;
+    for (let m = 0; m < METRICS; m++) {
+      const v = values[m];
+      if (Number.isNaN(v)) continue;
+      cur.min[m] = Math.min(cur.min[m], v);
+      cur.max[m] = Math.max(cur.max[m], v);
+      cur.sum[m] += v;
+      cur.count[m]++;
+    }
+    const mine = processes
+      .filter((p) => p.gpu_uuid === this.uuid)
+      .map((p) => ({ pid: p.pid, process_name: clipName(p.process_name), used_memory_mb: p.used_memory_mb }));
+    if (mine.length > 0) cur.processes = mergeProcesses(cur.processes, mine, PROCESSES_PER_MINUTE);
+  }
+
+  private closeMinute(): void {
+    const cur = this.current!;
+    const slot = this.coarseNext;
+    this.minuteStart[slot] = cur.start;
+    this.minuteSamples[slot] = cur.samples;
+    this.minuteBusy[slot] = cur.busySeconds;
+    for (let m = 0; m < METRICS; m++) {
+      this.minuteMin[slot * METRICS + m] = cur.count[m] > 0 ? cur.min[m] : NaN;
+      this.minuteMax[slot * METRICS + m] = cur.count[m] > 0 ? cur.max[m] : NaN;
+      this.minuteSum[slot * METRICS + m] = cur.sum[m];
+      this.minuteCount[slot * METRICS + m] = cur.count[m];
+    }
+    this.minuteProcesses[slot] = cur.processes;
+    this.coarseNext = (slot + 1) % COARSE_SLOTS;
+    this.coarseCount = Math.min(this.coarseCount + 1, COARSE_SLOTS);
+    this.current = undefined;
+  }
+
+  /** Window statistics from the fine ring (every reading in [from, to]). */
+  fine(from: number, to: number): GpuHistoryGpu {
+    const acc = emptyMinute(from);
+    for (let i = 0; i < this.fineCount; i++) {
+      const slot = (this.fineNext - 1 - i + FINE_SLOTS) % FINE_SLOTS;
+      const at = this.at[slot];
+      if (at < from) break; // newest first: everything further is older
+      if (at > to) continue;
+      acc.samples++;
+      const util = this.values[slot * METRICS];
+      if (util >= BUSY_PERCENT) acc.busySeconds += this.seconds[slot];
+      for (let m = 0; m < METRICS; m++) {
+        const v = this.values[slot * METRICS + m];
+        if (Number.isNaN(v)) continue;
+        acc.min[m] = Math.min(acc.min[m], v);
+        acc.max[m] = Math.max(acc.max[m], v);
+        acc.sum[m] += v;
+        acc.count[m]++;
+      }
+    }
+    acc.processes = this.processesSince(from, to);
+    return this.view(acc);
+  }
+
+  /** Window statistics from the minute aggregates that start in [from, to], the current minute included. */
+  coarse(from: number, to: number): GpuHistoryGpu {
+    const acc = emptyMinute(from);
+    const take = (samples: number, busy: number, stat: (m: Metric) => [number, number, number, number]) => {
+      acc.samples += samples;
+      acc.busySeconds += busy;
+      for (let m = 0; m < METRICS; m++) {
+        const [min, max, sum, count] = stat(m as Metric);
+        if (count === 0) continue;
+        acc.min[m] = Math.min(acc.min[m], min);
+        acc.max[m] = Math.max(acc.max[m], max);
+        acc.sum[m] += sum;
+        acc.count[m] += count;
+      }
+    };
+    for (let i = 0; i < this.coarseCount; i++) {
+      const slot = (this.coarseNext - 1 - i + COARSE_SLOTS) % COARSE_SLOTS;
+      const start = this.minuteStart[slot];
+      if (start < from) break;
+      if (start > to) continue;
+      const k = slot * METRICS;
+      take(this.minuteSamples[slot], this.minuteBusy[slot], (m) => [
+        this.minuteMin[k + m],
+        this.minuteMax[k + m],
+        this.minuteSum[k + m],
+        this.minuteCount[k + m],
+      ]);
+    }
+    const cur = this.current;
+    if (cur && cur.start >= from && cur.start <= to)
+      take(cur.samples, cur.busySeconds, (m) => [cur.min[m], cur.max[m], cur.sum[m], cur.count[m]]);
+    acc.processes = this.processesSince(from, to);
+    return this.view(acc);
+  }
+
+  private processesSince(from: number, to: number): GpuHistoryProcess[] {
+    const from0 = Math.floor(from / MINUTE_MS) * MINUTE_MS;
+    let top: GpuHistoryProcess[] = [];
+    for (let i = 0; i < this.coarseCount; i++) {
+      const slot = (this.coarseNext - 1 - i + COARSE_SLOTS) % COARSE_SLOTS;
+      if (this.minuteStart[slot] < from0) break;
+      if (this.minuteStart[slot] <= to) top = mergeProcesses(top, this.minuteProcesses[slot] ?? [], TOP_PROCESSES);
+    }
+    if (this.current && this.current.start >= from0 && this.current.start <= to)
+      top = mergeProcesses(top, this.current.processes, TOP_PROCESSES);
+    return top;
+  }
+
+  private view(acc: MinuteAggregate): GpuHistoryGpu {
+    const stat = (m: number): GpuHistoryStat =>
+      acc.count[m] === 0
+        ? { min: null, avg: null, max: null }
+        : { min: round(acc.min[m]), avg: round(acc.sum[m] / acc.count[m]), max: round(acc.max[m]) };
+    return {
+      index: this.index,
+      uuid: this.uuid,
+      name: this.name,
+      samples: acc.samples,
+      utilization_percent: stat(0),
+      memory_used_mb: stat(1),
+      temperature_celsius: stat(2),
+      power_draw_watts: stat(3),
+      seconds_above_90_percent: Math.round(acc.busySeconds),
+      top_processes: acc.processes,
+    };
+  }
+}
+
+function round(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+export interface HistoryWindow {
+  from: number;
+  to: number;
+  resolution_seconds: number;
+  gpus: GpuHistoryGpu[];
+}
+
+/** The history of one host: a series per GPU (by UUID). */
+export class HostGpuHistory {
+  private readonly series = new Map<string, GpuSeries>();
+
+  /** @param intervalMs the sampler's interval: the fine resolution, and the longest a reading stands for (x2). */
+  constructor(private readonly intervalMs: number) {}
+
+  add(at: number, gpus: readonly GpuInfo[], processes: readonly GpuProcess[]): void {
+    for (const g of gpus) {
+      let s = this.series.get(g.uuid);
+      if (!s) {
+        if (this.series.size >= MAX_GPUS_PER_HOST || g.uuid.length > MAX_NAME_CHARS) continue;
+        s = new GpuSeries(g.uuid, g);
+        this.series.set(g.uuid, s);
+      }
+      s.add(at, g, processes, this.intervalMs / 1000);
+    }
+  }
+
+  /**
+   * Statistics for the `windowMs` before `now`: from every reading when the window fits in the last hour,
+   * else from the minute aggregates. GPUs in index order; `gpuIndex` keeps one.
+   */
+  window(now: number, windowMs: number, gpuIndex?: number): HistoryWindow {
+    const from = now - windowMs;
+    const fine = windowMs <= FINE_SLOTS * Math.min(this.intervalMs, 1000);
+    const gpus = [...this.series.values()]
+      .filter((s) => gpuIndex === undefined || s.index === gpuIndex)
+      .map((s) => (fine ? s.fine(from, now) : s.coarse(from, now)))
+      .filter((g) => g.samples > 0)
+      .sort((a, b) => a.index - b.index);
+    return { from, to: now, resolution_seconds: fine ? this.intervalMs / 1000 : 60, gpus };
+  }
+}
