@@ -45,7 +45,11 @@ export async function createApp(config: AppConfig, logger?: LoggerService | fals
   }
   // The document and Swagger UI are set up before init: routes added after init land behind
   // Nest's not-found handler.
-  const doc = buildOpenApi(app, VERSION);
+  const doc = buildOpenApi(
+    app,
+    VERSION,
+    config.hosts.map((h) => h.name),
+  );
   app.get(OpenApiDocuments).set(doc);
   SwaggerModule.setup('docs', app, doc, {
     raw: false,

@@ -9,8 +9,11 @@ export type Profile = (typeof PROFILES)[number];
 const DESCRIPTION = `Manage a GPU host from a chat: GPU status (nvidia-smi), host resources, Ollama models, shell commands and files.
 Every operation takes an optional \`host\` (see list_hosts). Errors are JSON objects {statusCode, error, code, message} whose message says what to do.`;
 
-/** Builds the OpenAPI document from the running application's controllers (never dials a host). */
-export function buildOpenApi(app: INestApplication, version: string): OpenAPIObject {
+/**
+ * Builds the OpenAPI document from the running application's controllers (never dials a host). `hosts`
+ * are the configured host names: the `host` input is advertised only when there is a choice.
+ */
+export function buildOpenApi(app: INestApplication, version: string, hosts: readonly string[]): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('gpu-host-tools')
     .setDescription(DESCRIPTION)
@@ -25,7 +28,55 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
   doc.paths = Object.fromEntries(Object.entries(doc.paths).sort(([a], [b]) => a.localeCompare(b)));
   doc.tags = AREAS.map((name) => ({ name }));
   markIntegers(doc);
+  shapeInputsForModels(doc, hosts);
   return doc;
+}
+
+/**
+ * Open WebUI puts every tool's input schema into every chat request, and small local models have a 4k
+ * context, so the inputs say only what a model needs to call them right. Regular expressions leave the
+ * served schema (the validators still apply them and their messages name the rule): Ollama's model-name
+ * rule alone is ~100 tokens on each of a dozen fields. `host` is left out when only one host is configured
+ * (a `host` naming it is still accepted) and is otherwise an enum of the configured names.
+ */
+function shapeInputsForModels(doc: OpenAPIObject, hosts: readonly string[]): void {
+  const schemas = (doc.components?.schemas ?? {}) as Record<string, Record<string, any>>;
+  const hostSchema = { type: 'string', enum: [...hosts] };
+  const shapeHost = (props: Record<string, any> | undefined) => {
+    if (!props?.host) return;
+    if (hosts.length > 1) props.host = { ...hostSchema, description: props.host.description };
+    else delete props.host;
+  };
+  const stripPatterns = (node: unknown, seen: Set<string>): void => {
+    if (Array.isArray(node)) return node.forEach((n) => stripPatterns(n, seen));
+    if (!node || typeof node !== 'object') return;
+    const obj = node as Record<string, unknown>;
+    if (typeof obj.$ref === 'string') {
+      const name = obj.$ref.replace('#/components/schemas/', '');
+      if (!seen.has(name)) {
+        seen.add(name);
+        stripPatterns(schemas[name], seen);
+      }
+      return;
+    }
+    if (typeof obj.pattern === 'string') delete obj.pattern;
+    for (const v of Object.values(obj)) stripPatterns(v, seen);
+  };
+  const seen = new Set<string>();
+  for (const op of operations()) {
+    const item = (doc.paths[openApiPath(op)] as Record<string, any>)?.[op.method.toLowerCase()];
+    if (!item) continue;
+    const params: Array<Record<string, any>> = item.parameters ?? [];
+    item.parameters = params.filter((p) => p.name !== 'host' || hosts.length > 1);
+    for (const p of item.parameters) if (p.name === 'host') p.schema = { ...hostSchema };
+    stripPatterns(item.parameters, seen);
+    const body = schemas[op.input.name];
+    if (item.requestBody && body) {
+      shapeHost(body.properties);
+      seen.add(op.input.name);
+      stripPatterns(body, seen);
+    }
+  }
 }
 
 /**
