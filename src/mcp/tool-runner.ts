@@ -14,7 +14,7 @@ export interface McpTool {
   title: string;
   description: string;
   inputSchema: JsonSchema;
-  annotations: { title: string; readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean; openWorldHint: boolean };
+  annotations: { readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean; openWorldHint: boolean };
 }
 
 export interface ToolResult {
@@ -110,8 +110,8 @@ export class ToolRunner {
             title: op.summary,
             description: op.description,
             inputSchema: inputSchemaOf(doc, openApiPath(op), op.method === 'GET' ? 'get' : 'post'),
+            // No annotations.title: the tool's title says the same, and tools/list goes into every prompt.
             annotations: {
-              title: op.summary,
               readOnlyHint: op.scope === 'read',
               destructiveHint: op.destructive ?? false,
               idempotentHint: op.idempotent ?? op.scope === 'read',

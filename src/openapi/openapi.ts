@@ -34,11 +34,14 @@ export function buildOpenApi(app: INestApplication, version: string, hosts: read
 
 /**
  * Open WebUI puts every tool's input schema into every chat request, and small local models have a 4k
- * context, so the inputs say only what a model needs to call them right. Regular expressions leave the
- * served schema (the validators still apply them and their messages name the rule): Ollama's model-name
- * rule alone is ~100 tokens on each of a dozen fields. `host` is left out when only one host is configured
+ * context, so the inputs say only what a model needs to call them right. Patterns and length or range
+ * bounds leave the served schema (the validators still apply them and their messages name the rule; the
+ * descriptions give the ranges a model needs): Ollama's model-name rule alone was ~100 tokens on each of
+ * a dozen fields. `host` is left out when only one host is configured
  * (a `host` naming it is still accepted) and is otherwise an enum of the configured names.
  */
+const VALIDATION_ONLY = ['pattern', 'minLength', 'maxLength', 'minItems', 'maxItems', 'minimum', 'maximum'];
+
 function shapeInputsForModels(doc: OpenAPIObject, hosts: readonly string[]): void {
   const schemas = (doc.components?.schemas ?? {}) as Record<string, Record<string, any>>;
   const hostSchema = { type: 'string', enum: [...hosts] };
@@ -47,20 +50,20 @@ function shapeInputsForModels(doc: OpenAPIObject, hosts: readonly string[]): voi
     if (hosts.length > 1) props.host = { ...hostSchema, description: props.host.description };
     else delete props.host;
   };
-  const stripPatterns = (node: unknown, seen: Set<string>): void => {
-    if (Array.isArray(node)) return node.forEach((n) => stripPatterns(n, seen));
+  const stripBounds = (node: unknown, seen: Set<string>): void => {
+    if (Array.isArray(node)) return node.forEach((n) => stripBounds(n, seen));
     if (!node || typeof node !== 'object') return;
     const obj = node as Record<string, unknown>;
     if (typeof obj.$ref === 'string') {
       const name = obj.$ref.replace('#/components/schemas/', '');
       if (!seen.has(name)) {
         seen.add(name);
-        stripPatterns(schemas[name], seen);
+        stripBounds(schemas[name], seen);
       }
       return;
     }
-    if (typeof obj.pattern === 'string') delete obj.pattern;
-    for (const v of Object.values(obj)) stripPatterns(v, seen);
+    for (const k of VALIDATION_ONLY) if (typeof obj[k] === 'string' || typeof obj[k] === 'number') delete obj[k];
+    for (const v of Object.values(obj)) stripBounds(v, seen);
   };
   const seen = new Set<string>();
   for (const op of operations()) {
@@ -69,12 +72,12 @@ function shapeInputsForModels(doc: OpenAPIObject, hosts: readonly string[]): voi
     const params: Array<Record<string, any>> = item.parameters ?? [];
     item.parameters = params.filter((p) => p.name !== 'host' || hosts.length > 1);
     for (const p of item.parameters) if (p.name === 'host') p.schema = { ...hostSchema };
-    stripPatterns(item.parameters, seen);
+    stripBounds(item.parameters, seen);
     const body = schemas[op.input.name];
     if (item.requestBody && body) {
       shapeHost(body.properties);
       seen.add(op.input.name);
-      stripPatterns(body, seen);
+      stripBounds(body, seen);
     }
   }
 }

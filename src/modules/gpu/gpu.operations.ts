@@ -9,8 +9,7 @@ export const gpuStatus = defineOperation({
   path: '/gpu/status',
   scope: 'read',
   summary: 'GPU utilization, memory, temperature, power and processes',
-  description:
-    'Reads nvidia-smi on the host: driver and CUDA version, and per GPU the utilization %, memory used/total/free (MiB), temperature (C), power draw and limit (W) and fan %, plus the processes using each GPU and their memory. Use it for "how much GPU memory is in use?" or "is the GPU busy?". Values a GPU does not report are null.',
+  description: 'GPU utilization, memory (MiB), temperature, power and the processes using each GPU (nvidia-smi). Use it for "how much GPU memory is in use?".',
   input: GpuStatusInput,
   output: GpuStatusResult,
   service: GpuService,

@@ -63,7 +63,7 @@ export class FileEntry {
 // files_list
 
 export class FilesListInput extends HostInput {
-  /** Directory to list: absolute, or relative to the files root ("~" is the account's home); omit for the root itself. */
+  /** Directory, absolute or relative to the files root; omit for the root. */
   @IsOptional()
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
@@ -84,13 +84,13 @@ export class FilesListResult {
 // files_read
 
 export class FilesReadInput extends HostInput {
-  /** File to read: absolute, or relative to the files root ("~" is the account's home). */
+  /** File, absolute or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
   path: string;
 
-  /** Byte offset to start reading at (default 0); pass the previous answer's next_offset to read on. */
+  /** Byte to start at (default 0); the previous answer's next_offset. */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -136,7 +136,7 @@ export class FilesReadResult {
 // files_stat
 
 export class FilesStatInput extends HostInput {
-  /** Path to describe: absolute, or relative to the files root ("~" is the account's home). */
+  /** Path, absolute or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
@@ -160,18 +160,15 @@ export class FilesStatResult {
 // files_search
 
 export class FilesSearchInput extends HostInput {
-  /** Directory to search under: absolute, or relative to the files root ("~" is the account's home); omit for the root. */
+  /** Directory to search under; omit for the files root. */
   @IsOptional()
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
   path?: string;
 
-  /**
-   * File name pattern, matched against names (not paths), case-sensitive, like `find -name`: `*` any
-   * characters, `?` one character, `[abc]`/`[a-z]`/`[!abc]` one character of a set, `\` quotes the next
-   * character. Examples: `*.gguf`, `Modelfile*`, `config.y?ml`.
-   */
+  // Matched against names, not paths, case-sensitive: `*`, `?`, `[a-z]`, `[!abc]`, `\` quotes the next character.
+  /** Name glob like find -name, e.g. "Modelfile*". */
   @IsString()
   @MinLength(1)
   @MaxLength(255)
@@ -208,28 +205,28 @@ export class FilesSearchResult {
 // files_write
 
 export class FilesWriteInput extends HostInput {
-  /** File to write: absolute, or relative to the files root ("~" is the account's home). Replaced when it exists. */
+  /** File, absolute or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
   path: string;
 
-  /** The complete new content of the file (at most 10 MiB once decoded). */
+  /** The whole new content. */
   // No length limit here: the 16 MiB body limit bounds it, and the service answers 413 above 10 MiB decoded.
   @IsString()
   content: string;
 
-  /** How content is encoded: "utf-8" text (default) or "base64" for binary data. */
+  /** utf-8 (default) or base64. */
   @IsOptional()
   @IsIn(['utf-8', 'base64'])
   encoding?: 'utf-8' | 'base64';
 
-  /** SHA-256 (hex) the file must have now (from files_read or files_stat); the write is refused with 409 when it differs or the file does not exist. */
+  /** sha256 from files_read: refuse (409) if the file changed since. */
   @IsOptional()
   @Matches(SHA256, { message: 'expected_sha256 must be 64 hexadecimal characters' })
   expected_sha256?: string;
 
-  /** Create missing parent directories (default false). */
+  /** Create missing directories. */
   @IsOptional()
   @IsBoolean()
   create_parents?: boolean;
@@ -250,26 +247,26 @@ export class FilesWriteResult {
 // files_edit
 
 export class FileEdit {
-  /** Exact text to replace, including whitespace and line breaks; must occur exactly once in the file (after the edits before it). */
+  /** Exact text; must occur once. */
   @IsString()
   @MinLength(1)
   @MaxLength(1024 * 1024)
   old_text: string;
 
-  /** Text to put in its place (may be empty to delete old_text). */
+  /** Replacement. */
   @IsString()
   @MaxLength(1024 * 1024)
   new_text: string;
 }
 
 export class FilesEditInput extends HostInput {
-  /** UTF-8 text file to edit: absolute, or relative to the files root ("~" is the account's home). */
+  /** File, absolute or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
   path: string;
 
-  /** Replacements applied in order, each to the result of the previous ones (1 to 100). */
+  /** Replacements, applied in order. */
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(FILES_LIMITS.editMaxEdits)
@@ -278,12 +275,12 @@ export class FilesEditInput extends HostInput {
   @Type(() => FileEdit)
   edits: FileEdit[];
 
-  /** Only show the diff, do not change the file (default false). */
+  /** Only return the diff. */
   @IsOptional()
   @IsBoolean()
   dry_run?: boolean;
 
-  /** SHA-256 (hex) the file must have now; the edit is refused with 409 when it differs. */
+  /** sha256 from files_read: refuse (409) if the file changed since. */
   @IsOptional()
   @Matches(SHA256, { message: 'expected_sha256 must be 64 hexadecimal characters' })
   expected_sha256?: string;
@@ -304,7 +301,7 @@ export class FilesEditResult {
 // files_mkdir
 
 export class FilesMkdirInput extends HostInput {
-  /** Directory to create, with any missing parents: absolute, or relative to the files root ("~" is the account's home). */
+  /** Directory, absolute or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
@@ -322,19 +319,19 @@ export class FilesMkdirResult {
 // files_move
 
 export class FilesMoveInput extends HostInput {
-  /** Entry to move or rename (a symlink is moved as the link itself): absolute, or relative to the files root. */
+  /** Path to move. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `from ${NO_NUL_MESSAGE}` })
   from: string;
 
-  /** Its new full path (not a directory to move into); the parent directory must exist. */
+  /** New full path. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `to ${NO_NUL_MESSAGE}` })
   to: string;
 
-  /** Replace a file that exists at `to` (default false: 409 when `to` exists). A directory at `to` is never replaced. */
+  /** Replace an existing file at to. */
   @IsOptional()
   @IsBoolean()
   overwrite?: boolean;
@@ -351,13 +348,13 @@ export class FilesMoveResult {
 // files_delete
 
 export class FilesDeleteInput extends HostInput {
-  /** File, symlink or directory to delete: absolute, or relative to the files root. A symlink is removed itself, never its target. */
+  /** Path to delete. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
   path: string;
 
-  /** Required to delete a directory: deletes it and everything in it (symlinks inside are removed, not followed). Default false. */
+  /** Needed to delete a directory and its contents. */
   @IsOptional()
   @IsBoolean()
   recursive?: boolean;

@@ -18,7 +18,7 @@ import {
 } from 'class-validator';
 import { HostInput } from '../../../common/host-input.dto.js';
 import type { OllamaParameterValue } from '../../../infra/ollama/ollama-client.js';
-import { MODEL_NAME_MAX_LENGTH, MODEL_NAME_PATTERN, MODEL_NAME_REGEX, MODEL_NAME_RULE } from '../../../infra/ollama/model-name.js';
+import { MODEL_NAME_MAX_LENGTH, MODEL_NAME_REGEX, MODEL_NAME_RULE } from '../../../infra/ollama/model-name.js';
 import { IsAdapterMap, IsModelParameters } from '../create-validators.js';
 import { MODELFILE_MESSAGE_ROLES } from '../modelfile.js';
 
@@ -32,15 +32,12 @@ export const DEFAULT_STATUS_WAIT_SECONDS = 0;
 const MAX_TEXT = 256 * 1024;
 const MAX_MODELFILE = 1024 * 1024;
 /**
- * A field holding an Ollama model name, checked by Ollama's rule. The pattern is repeated in
- * @ApiProperty because the swagger plugin only turns a @Matches with a literal regex into a schema
- * `pattern`, and clients should see the rule.
+ * A field holding an Ollama model name, checked by Ollama's rule. The rule stays out of the schema (it
+ * costs a model ~100 tokens per field; a wrong name gets a 400 that states it).
  */
 function ModelName(options: { optional?: boolean } = {}): PropertyDecorator {
   return applyDecorators(
-    ...(options.optional
-      ? [ApiPropertyOptional({ pattern: MODEL_NAME_PATTERN, maxLength: MODEL_NAME_MAX_LENGTH }), IsOptional()]
-      : [ApiProperty({ pattern: MODEL_NAME_PATTERN, maxLength: MODEL_NAME_MAX_LENGTH })]),
+    ...(options.optional ? [ApiPropertyOptional(), IsOptional()] : [ApiProperty()]),
     IsString(),
     MaxLength(MODEL_NAME_MAX_LENGTH),
     Matches(MODEL_NAME_REGEX, { message: `$property must be ${MODEL_NAME_RULE}` }),
@@ -168,7 +165,7 @@ export class OllamaListModelsResult {
 // ollama_show_model
 
 export class OllamaShowModelInput extends HostInput {
-  /** Model to show, e.g. "llama3.2" or "requirements-agent:latest" (see ollama_list_models). */
+  /** Model name, e.g. "llama3.2". */
   @ModelName()
   model: string;
 }
@@ -243,11 +240,11 @@ export class OllamaRunningModelsResult {
 // ollama_pull_model
 
 export class OllamaPullModelInput extends HostInput {
-  /** Model to download from the Ollama library or a registry, e.g. "gemma:2b", "llama3.2" or "hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M". */
+  /** e.g. "gemma:2b" or "hf.co/user/repo:Q4_K_M". */
   @ModelName()
   model: string;
 
-  /** Seconds to wait for the pull to finish before answering (0-240, default 20); the pull goes on after the answer either way. */
+  /** Seconds to wait before answering (0-240, default 20); the pull goes on. */
   @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
@@ -260,39 +257,40 @@ export class OllamaPullModelInput extends HostInput {
 // ollama_create_model
 
 export class OllamaCreateModelInput extends HostInput {
-  /** Name of the model to create; an existing model of that name is replaced. */
+  /** Name to create; replaces a model of that name. */
   @ModelName()
   model: string;
 
-  /** Modelfile text (FROM, PARAMETER, SYSTEM, TEMPLATE, MESSAGE, LICENSE, ADAPTER lines), e.g. the one ollama_show_model returned with a line changed. Give either this or the structured fields (from, system, template, parameters, messages, license, adapters), not both. */
+  /** Modelfile text, e.g. ollama_show_model's with a line changed. Or, instead, the fields from to adapters. */
   @IsOptional()
   @IsString()
   @MaxLength(MAX_MODELFILE)
   modelfile?: string;
 
-  /** Existing model to build on, e.g. "llama3.2"; required when no modelfile is given (Ollama pulls it first if it is not local). */
+  /** Base model. */
   @ModelName({ optional: true })
   from?: string;
 
-  /** System prompt; replaces the base model's. */
+  /** System prompt. */
   @IsOptional()
   @IsString()
   @MaxLength(MAX_TEXT)
   system?: string;
 
-  /** Prompt template in Go template syntax; replaces the base model's. */
+  /** Template. */
   @IsOptional()
   @IsString()
   @MaxLength(MAX_TEXT)
   template?: string;
 
-  /** Parameters merged over the base model's, e.g. {"temperature": 0.6, "num_ctx": 8192, "stop": ["<|eot_id|>"]}; names as in a Modelfile's PARAMETER lines. */
+  /** e.g. {"temperature": 0.6} */
   @IsOptional()
   @IsModelParameters()
-  @ApiPropertyOptional({ type: 'object', additionalProperties: PARAMETER_VALUE_SCHEMA })
+  @ApiPropertyOptional({ type: Object })
   parameters?: Record<string, OllamaParameterValue>;
 
-  /** Example conversation to store in the model (at most 100 messages), e.g. [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]. */
+  /** [{role, content}] */
+  @ApiPropertyOptional({ type: 'array', items: { type: 'object' } })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(100)
@@ -301,25 +299,25 @@ export class OllamaCreateModelInput extends HostInput {
   @Type(() => OllamaMessage)
   messages?: OllamaMessage[];
 
-  /** License text to store with the model. */
+  /** License text. */
   @IsOptional()
   @IsString()
   @MaxLength(MAX_TEXT)
   license?: string;
 
-  /** LoRA adapters already on the Ollama host: file name to blob digest, e.g. {"adapter.gguf": "sha256:<64 hex>"}. */
+  /** {file name: blob digest} */
   @IsOptional()
   @IsAdapterMap()
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' } })
+  @ApiPropertyOptional({ type: Object })
   adapters?: Record<string, string>;
 
-  /** Quantize the base model's weights, e.g. "q4_K_M", "q4_K_S" or "q8_0" (only from an F16/F32 model); may be combined with modelfile. */
+  /** e.g. "q4_K_M" (from an F16/F32 model). */
   @IsOptional()
   @IsString()
   @Matches(/^[A-Za-z0-9_]{1,32}$/, { message: 'quantize must be a quantization name such as q4_K_M, q4_K_S or q8_0' })
   quantize?: string;
 
-  /** Seconds to wait for the creation to finish before answering (0-240, default 20); it goes on after the answer either way. */
+  /** Seconds to wait before answering (0-240, default 20). */
   @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
@@ -332,13 +330,13 @@ export class OllamaCreateModelInput extends HostInput {
 // jobs
 
 export class OllamaJobParams {
-  /** Job id returned by ollama_pull_model or ollama_create_model (see ollama_list_jobs). */
+  /** From ollama_pull_model, ollama_create_model or ollama_list_jobs. */
   @IsUUID()
   job_id: string;
 }
 
 export class OllamaJobStatusInput extends HostInput {
-  /** Seconds to wait for the job to finish before answering (0-240, default 0 = answer at once); answers as soon as it finishes. */
+  /** Seconds to wait for the end (0-240, default 0). */
   @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @Type(() => Number)
@@ -361,11 +359,11 @@ export class OllamaCancelJobInput extends HostInput {}
 // copy, delete, unload
 
 export class OllamaCopyModelInput extends HostInput {
-  /** Existing model to copy, e.g. "llama3.2". */
+  /** Model to copy. */
   @ModelName()
   source: string;
 
-  /** New name, e.g. "llama3.2-backup"; an existing model of that name is replaced. */
+  /** New name; replaced if it exists. */
   @ModelName()
   destination: string;
 }
@@ -380,13 +378,13 @@ export class OllamaCopyModelResult {
 }
 
 export class OllamaDeleteModelInput extends HostInput {
-  /** Model to delete from the host's disk, e.g. "gemma:2b"; layers no other model uses are removed too. */
+  /** Model to delete. */
   @ModelName()
   model: string;
 }
 
 export class OllamaUnloadModelInput extends HostInput {
-  /** Loaded model to unload from memory, e.g. "llama3.2" (see ollama_running_models). */
+  /** Loaded model, e.g. "llama3.2". */
   @ModelName()
   model: string;
 }
