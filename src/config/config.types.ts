@@ -38,6 +38,15 @@ export interface SshConfig {
   connect_timeout_seconds: number;
 }
 
+/** 12 KiB: about 3,000 Llama 3 tokens, what a 4k-context model can take in one tool answer. */
+export const DEFAULT_RESULT_MAX_BYTES = 12 * 1024;
+
+/** How much a tool answers when the caller does not ask for a size (a small model's context is 4k tokens). */
+export interface ResultLimits {
+  /** Target size in bytes of an answer given without max_bytes, max_entries, max_results or paging. */
+  default_max_bytes: number;
+}
+
 export interface HostConfig {
   name: string;
   transport: 'ssh' | 'local';
@@ -47,6 +56,7 @@ export interface HostConfig {
   files_root?: string;
   nvidia_smi_path: string;
   shell: ShellPolicy;
+  results: ResultLimits;
 }
 
 export interface AppConfig {

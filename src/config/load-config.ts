@@ -23,7 +23,7 @@ import {
   type ValidationError,
 } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
-import { ALL_SCOPES, type AppConfig, type HostConfig, type Scope } from './config.types.js';
+import { ALL_SCOPES, DEFAULT_RESULT_MAX_BYTES, type AppConfig, type HostConfig, type Scope } from './config.types.js';
 
 /** A configuration problem: the server prints the message (one line naming the key) and exits. */
 export class ConfigError extends Error {}
@@ -54,6 +54,10 @@ class RawShell {
   @IsOptional() @IsArray() @IsString({ each: true }) deny?: string[];
 }
 
+class RawResults {
+  @IsOptional() @IsInt() @Min(4096) @Max(4 * 1024 * 1024) default_max_bytes?: number;
+}
+
 class RawHost {
   @IsOptional() @IsIn(['ssh', 'local']) transport?: 'ssh' | 'local';
   @IsOptional() @ValidateNested() @Type(() => RawSsh) ssh?: RawSsh;
@@ -61,6 +65,7 @@ class RawHost {
   @IsOptional() @IsString() @Matches(/^\//, { message: 'must be an absolute path' }) files_root?: string;
   @IsOptional() @IsString() @MinLength(1) nvidia_smi_path?: string;
   @IsOptional() @ValidateNested() @Type(() => RawShell) shell?: RawShell;
+  @IsOptional() @ValidateNested() @Type(() => RawResults) results?: RawResults;
 }
 
 class RawKey {
@@ -204,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     'FILES_ROOT',
     'SHELL_ENABLED',
     'NVIDIA_SMI_PATH',
+    'RESULTS_DEFAULT_MAX_BYTES',
   ];
   const hostsInFile = raw.hosts && typeof raw.hosts === 'object' && Object.keys(raw.hosts).length > 0;
   if (!hostsInFile || e('HOST_NAME') || singleHostVars.some((v) => e(v))) {
@@ -228,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       ['FILES_ROOT', ['files_root'], String],
       ['SHELL_ENABLED', ['shell', 'enabled'], envBool],
       ['NVIDIA_SMI_PATH', ['nvidia_smi_path'], String],
+      ['RESULTS_DEFAULT_MAX_BYTES', ['results', 'default_max_bytes'], envNumber],
     ];
     for (const [name2, path, conv] of map) {
       if (e(name2) === undefined) continue;
@@ -306,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         allow: shell.allow ?? [],
         deny: shell.deny ?? [],
       },
+      results: { default_max_bytes: h.results?.default_max_bytes ?? DEFAULT_RESULT_MAX_BYTES },
     };
   });
   if (hosts.length === 0) throw new ConfigError('hosts: at least one host is needed');

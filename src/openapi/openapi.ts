@@ -40,7 +40,7 @@ export function buildOpenApi(app: INestApplication, version: string, hosts: read
  * a dozen fields. `host` is left out when only one host is configured
  * (a `host` naming it is still accepted) and is otherwise an enum of the configured names.
  */
-const VALIDATION_ONLY = ['pattern', 'minLength', 'maxLength', 'minItems', 'maxItems', 'minimum', 'maximum'];
+const VALIDATION_ONLY = ['pattern', 'minLength', 'maxLength', 'minItems', 'maxItems', 'minimum', 'maximum', 'additionalProperties'];
 
 function shapeInputsForModels(doc: OpenAPIObject, hosts: readonly string[]): void {
   const schemas = (doc.components?.schemas ?? {}) as Record<string, Record<string, any>>;
@@ -50,7 +50,8 @@ function shapeInputsForModels(doc: OpenAPIObject, hosts: readonly string[]): voi
     if (hosts.length > 1) props.host = { ...hostSchema, description: props.host.description };
     else delete props.host;
   };
-  const stripBounds = (node: unknown, seen: Set<string>): void => {
+  // `properties` maps field names to schemas: a field may be called "pattern" (files_search).
+  const stripBounds = (node: unknown, seen: Set<string>, propertyMap = false): void => {
     if (Array.isArray(node)) return node.forEach((n) => stripBounds(n, seen));
     if (!node || typeof node !== 'object') return;
     const obj = node as Record<string, unknown>;
@@ -62,8 +63,8 @@ function shapeInputsForModels(doc: OpenAPIObject, hosts: readonly string[]): voi
       }
       return;
     }
-    for (const k of VALIDATION_ONLY) if (typeof obj[k] === 'string' || typeof obj[k] === 'number') delete obj[k];
-    for (const v of Object.values(obj)) stripBounds(v, seen);
+    if (!propertyMap) for (const k of VALIDATION_ONLY) if (k in obj && (k !== 'additionalProperties' || obj.type === 'object')) delete obj[k];
+    for (const [k, v] of Object.entries(obj)) stripBounds(v, seen, !propertyMap && k === 'properties');
   };
   const seen = new Set<string>();
   for (const op of operations()) {

@@ -109,7 +109,7 @@ export const ollamaCreateModel = defineOperation({
   path: '/ollama/create',
   scope: 'write',
   summary: 'Create or replace a model (as a job)',
-  description: 'Creates or replaces a model from Modelfile text, usually ollama_show_model\'s with a line changed. Runs as a job like ollama_pull_model.',
+  description: "Creates or replaces a model from Modelfile text, e.g. ollama_show_model's with a line changed. Runs as a job like ollama_pull_model.",
   input: OllamaCreateModelInput,
   output: OllamaJob,
   service: OllamaService,

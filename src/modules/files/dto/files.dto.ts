@@ -22,13 +22,13 @@ import { HostInput } from '../../../common/host-input.dto.js';
 export const FILES_LIMITS = {
   /** Longest path accepted, in characters (Linux PATH_MAX is 4096 bytes). */
   pathChars: 4096,
-  readDefaultBytes: 256 * 1024,
   readMaxBytes: 4 * 1024 * 1024,
   /** files_read hashes the whole file up to this size. */
   hashMaxBytes: 8 * 1024 * 1024,
   /** Largest file files_write writes and files_edit edits (decoded bytes). */
   writeMaxBytes: 10 * 1024 * 1024,
   listMaxEntries: 1000,
+  /** Matches looked for when max_results is not given (then cut to the host's answer size). */
   searchDefaultResults: 100,
   searchMaxResults: 1000,
   searchMaxVisited: 100_000,
@@ -69,15 +69,25 @@ export class FilesListInput extends HostInput {
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
   path?: string;
+
+  /** Most entries (default: what fits in about 12 KiB, at most 1000). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(FILES_LIMITS.listMaxEntries)
+  max_entries?: number;
 }
 
 export class FilesListResult {
   /** Absolute path of the listed directory on the host (symlinks resolved). */
   path: string;
-  /** The directory's entries sorted by name, at most 1000. */
+  /** The directory's entries sorted by name: by default as many as fit in the host's answer size, at most 1000. */
   entries: FileEntry[];
-  /** True when the directory has more than 1000 entries and only the first 1000 the host returned are listed. */
+  /** True when the directory has more entries than are listed. */
   truncated: boolean;
+  /** When entries were left out: how many, and how to see them. */
+  note?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -98,7 +108,7 @@ export class FilesReadInput extends HostInput {
   @Max(Number.MAX_SAFE_INTEGER)
   offset?: number;
 
-  /** Most bytes to return (default 262144 = 256 KiB, at most 4194304 = 4 MiB). */
+  /** Most bytes (default 8 KiB, at most 4194304). */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -126,6 +136,8 @@ export class FilesReadResult {
   next_offset: number | null;
   /** SHA-256 (hex) of the whole file, for files_write/files_edit expected_sha256; null for files over 8 MiB (see sha256_note). */
   sha256: string | null;
+  /** When the page does not reach the end of the file: what was left out and how to read it. */
+  note?: string;
   /** Why sha256 is null, when it is. */
   sha256_note?: string;
   /** Last modification time, ISO 8601. */
@@ -175,7 +187,7 @@ export class FilesSearchInput extends HostInput {
   @Matches(/^[^/\0]*$/, { message: 'pattern is a name pattern and must not contain "/" or NUL bytes' })
   pattern: string;
 
-  /** Most matches to return (default 100, at most 1000). */
+  /** Most matches (default: what fits in about 12 KiB, at most 1000). */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -199,6 +211,8 @@ export class FilesSearchResult {
   entries_visited: number;
   /** Directories that could not be read (permission denied) and were skipped. */
   unreadable_directories: number;
+  /** When matches were left out: how to see more. */
+  note?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiHideProperty, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsObject,
@@ -30,6 +30,8 @@ export const DEFAULT_START_WAIT_SECONDS = 20;
 export const DEFAULT_STATUS_WAIT_SECONDS = 0;
 
 const MAX_TEXT = 256 * 1024;
+/** Largest ollama_show_model answer one can ask for: more than any Modelfile this server accepts. */
+const MAX_SHOW_BYTES = 4 * 1024 * 1024;
 const MAX_MODELFILE = 1024 * 1024;
 /**
  * A field holding an Ollama model name, checked by Ollama's rule. The rule stays out of the schema (it
@@ -127,7 +129,15 @@ export class OllamaVersionResult {
 // ---------------------------------------------------------------------------------------------------------
 // ollama_list_models
 
-export class OllamaListModelsInput extends HostInput {}
+export class OllamaListModelsInput extends HostInput {
+  /** Most models (default: what fits in about 12 KiB). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  max_models?: number;
+}
 
 export class OllamaModelSummary {
   /** Model name to use in other calls, e.g. "llama3.2:latest". */
@@ -157,8 +167,10 @@ export class OllamaModelSummary {
 export class OllamaListModelsResult {
   /** Configured host name. */
   host: string;
-  /** Local models, most recently modified first. */
+  /** Local models, most recently modified first: by default as many as fit in the host's answer size. */
   models: OllamaModelSummary[];
+  /** When models were left out: how many, and how to list them. */
+  note?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -168,6 +180,14 @@ export class OllamaShowModelInput extends HostInput {
   /** Model name, e.g. "llama3.2". */
   @ModelName()
   model: string;
+
+  /** Answer size above which license and template are left out (default 12 KiB). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(MAX_SHOW_BYTES)
+  max_bytes?: number;
 }
 
 export class OllamaShowModelResult {
@@ -180,7 +200,7 @@ export class OllamaShowModelResult {
   /** Parameters from the Modelfile as an object with typed values, e.g. {"temperature": 0.7, "stop": ["<|eot_id|>"]}; list parameters (stop) are always arrays. */
   @ApiProperty({ type: 'object', additionalProperties: PARAMETER_VALUE_SCHEMA })
   parameters: Record<string, OllamaParameterValue>;
-  /** Prompt template (Go template syntax); null when the model has none. */
+  /** Prompt template (Go template syntax); null when the model has none or it was left out (see note). */
   template: string | null;
   /** System prompt; null when the model has none. */
   system: string | null;
@@ -195,6 +215,8 @@ export class OllamaShowModelResult {
   model_info: Record<string, unknown>;
   /** When the model was last modified (Ollama's timestamp), when Ollama reports it. */
   modified_at?: string;
+  /** When license or template texts were left out to keep the answer small: which, and how to get them. */
+  note?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -257,11 +279,11 @@ export class OllamaPullModelInput extends HostInput {
 // ollama_create_model
 
 export class OllamaCreateModelInput extends HostInput {
-  /** Name to create; replaces a model of that name. */
+  /** Model to create or replace. */
   @ModelName()
   model: string;
 
-  /** Modelfile text, e.g. ollama_show_model's with a line changed. Or, instead, the fields from to adapters. */
+  /** Modelfile text, e.g. ollama_show_model's with a line changed; or use from, system and parameters. */
   @IsOptional()
   @IsString()
   @MaxLength(MAX_MODELFILE)
@@ -277,7 +299,10 @@ export class OllamaCreateModelInput extends HostInput {
   @MaxLength(MAX_TEXT)
   system?: string;
 
+  // template, messages, license and adapters are accepted but not advertised: the Modelfile's TEMPLATE,
+  // MESSAGE, LICENSE and ADAPTER lines say the same, and every advertised field costs tokens in every chat.
   /** Template. */
+  @ApiHideProperty()
   @IsOptional()
   @IsString()
   @MaxLength(MAX_TEXT)
@@ -290,7 +315,7 @@ export class OllamaCreateModelInput extends HostInput {
   parameters?: Record<string, OllamaParameterValue>;
 
   /** [{role, content}] */
-  @ApiPropertyOptional({ type: 'array', items: { type: 'object' } })
+  @ApiHideProperty()
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(100)
@@ -300,24 +325,25 @@ export class OllamaCreateModelInput extends HostInput {
   messages?: OllamaMessage[];
 
   /** License text. */
+  @ApiHideProperty()
   @IsOptional()
   @IsString()
   @MaxLength(MAX_TEXT)
   license?: string;
 
   /** {file name: blob digest} */
+  @ApiHideProperty()
   @IsOptional()
   @IsAdapterMap()
-  @ApiPropertyOptional({ type: Object })
   adapters?: Record<string, string>;
 
-  /** e.g. "q4_K_M" (from an F16/F32 model). */
+  /** Quantization, e.g. "q4_K_M". */
   @IsOptional()
   @IsString()
   @Matches(/^[A-Za-z0-9_]{1,32}$/, { message: 'quantize must be a quantization name such as q4_K_M, q4_K_S or q8_0' })
   quantize?: string;
 
-  /** Seconds to wait before answering (0-240, default 20). */
+  /** Seconds to wait (0-240, default 20). */
   @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()

@@ -21,6 +21,13 @@ export class ShellExecInput extends HostInput {
   @MinLength(1)
   @MaxLength(4096)
   cwd?: string;
+
+  /** Bytes kept per stream, start and end (default 4 KiB, at most 64 KiB). */
+  @IsOptional()
+  @IsInt()
+  @Min(256)
+  @Max(16 * 1024 * 1024)
+  max_output_bytes?: number;
 }
 
 export class ShellExecResult {
@@ -48,6 +55,8 @@ export class ShellExecResult {
   timed_out: boolean;
   /** True when the command was ended because one stream passed the host's read limit (16 MiB by default); the tail shown is where reading stopped. */
   output_limit_reached: boolean;
+  /** When output was cut: what was left out and how to get it. */
+  note?: string;
   /** Wall time in milliseconds. */
   duration_ms: number;
 }
