@@ -9,7 +9,7 @@ export const gpuStatus = defineOperation({
   path: '/gpu/status',
   scope: 'read',
   summary: 'GPU utilization, memory, temperature, power and processes',
-  description: 'GPU utilization, memory (MiB), temperature, power and the processes using each GPU (nvidia-smi). Use it for "how much GPU memory is in use?".',
+  description: 'GPU utilization, memory (MiB), temperature, power and processes (nvidia-smi). Use it for "how much GPU memory is in use?".',
   input: GpuStatusInput,
   output: GpuStatusResult,
   service: GpuService,

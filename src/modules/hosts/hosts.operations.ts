@@ -9,7 +9,7 @@ export const listHosts = defineOperation({
   path: '/hosts',
   scope: 'read',
   summary: 'List the managed hosts',
-  description: 'Lists the hosts this server manages (name, transport, address, default, areas, reachable): the names the host input accepts.',
+  description: 'Hosts this server manages: name, transport, address, default, reachable.',
   input: ListHostsInput,
   output: ListHostsResult,
   service: HostsService,

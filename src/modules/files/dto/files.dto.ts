@@ -70,7 +70,7 @@ export class FilesListInput extends HostInput {
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
   path?: string;
 
-  /** Most entries (default: what fits in about 12 KiB, at most 1000). */
+  /** At most 1000 (default: what fits in 12 KiB). */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -100,7 +100,7 @@ export class FilesReadInput extends HostInput {
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
   path: string;
 
-  /** Byte to start at (default 0); the previous answer's next_offset. */
+  /** Byte to start at (default 0). */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -108,7 +108,7 @@ export class FilesReadInput extends HostInput {
   @Max(Number.MAX_SAFE_INTEGER)
   offset?: number;
 
-  /** Most bytes (default 8 KiB, at most 4194304). */
+  /** At most 4194304 (default 6 KiB). */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -179,7 +179,6 @@ export class FilesSearchInput extends HostInput {
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
   path?: string;
 
-  // Matched against names, not paths, case-sensitive: `*`, `?`, `[a-z]`, `[!abc]`, `\` quotes the next character.
   /** Name glob like find -name, e.g. "Modelfile*". */
   @IsString()
   @MinLength(1)
@@ -187,7 +186,7 @@ export class FilesSearchInput extends HostInput {
   @Matches(/^[^/\0]*$/, { message: 'pattern is a name pattern and must not contain "/" or NUL bytes' })
   pattern: string;
 
-  /** Most matches (default: what fits in about 12 KiB, at most 1000). */
+  /** At most 1000 (default: what fits in 12 KiB). */
   @IsOptional()
   @Type(() => Number)
   @IsInt()

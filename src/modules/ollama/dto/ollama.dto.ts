@@ -130,7 +130,7 @@ export class OllamaVersionResult {
 // ollama_list_models
 
 export class OllamaListModelsInput extends HostInput {
-  /** Most models (default: what fits in about 12 KiB). */
+  /** Default: what fits in 12 KiB. */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -181,7 +181,7 @@ export class OllamaShowModelInput extends HostInput {
   @ModelName()
   model: string;
 
-  /** Answer size above which license and template are left out (default 12 KiB). */
+  /** Answer size limit (default 12 KiB). */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
