@@ -42,7 +42,7 @@ export const filesRead = defineOperation({
   path: '/files/read',
   scope: 'read',
   summary: 'Read a file (paged)',
-  description: 'Reads a file a page at a time: content, size_bytes, next_offset (the offset to read on) and sha256.',
+  description: 'Reads a file page by page: content, size_bytes, next_offset, sha256.',
   input: FilesReadInput,
   output: FilesReadResult,
   service: FilesService,

@@ -23,7 +23,7 @@ export const hostResources = defineOperation({
   path: '/hosts/resources',
   scope: 'read',
   summary: 'CPU, memory, disk and uptime of a host',
-  description: 'Uptime, load, CPU count, memory and disks of a host ("check disk space", "how much RAM is free?").',
+  description: 'Uptime, load, CPU, memory and disks of a host ("check disk space", "how much RAM is free?").',
   input: HostResourcesInput,
   output: HostResourcesResult,
   service: HostsService,

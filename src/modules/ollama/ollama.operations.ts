@@ -140,7 +140,7 @@ export const ollamaListJobs = defineOperation({
   path: '/ollama/jobs',
   scope: 'read',
   summary: 'List pull and create jobs',
-  description: 'Recent pull and create jobs, newest first, with state and percent; use it to find a job_id.',
+  description: 'Recent pull and create jobs with state and percent.',
   input: OllamaListJobsInput,
   output: OllamaListJobsResult,
   service: OllamaService,

@@ -63,7 +63,7 @@ export class FileEntry {
 // files_list
 
 export class FilesListInput extends HostInput {
-  /** Directory, absolute or relative to the files root; omit for the root. */
+  /** Directory (default: the files root). */
   @IsOptional()
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
@@ -94,7 +94,7 @@ export class FilesListResult {
 // files_read
 
 export class FilesReadInput extends HostInput {
-  /** File, absolute or relative to the files root. */
+  /** Path, absolute or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
@@ -172,7 +172,7 @@ export class FilesStatResult {
 // files_search
 
 export class FilesSearchInput extends HostInput {
-  /** Directory to search under; omit for the files root. */
+  /** Directory (default: the files root). */
   @IsOptional()
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
@@ -218,7 +218,7 @@ export class FilesSearchResult {
 // files_write
 
 export class FilesWriteInput extends HostInput {
-  /** File, absolute or relative to the files root. */
+  /** Path, absolute or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
@@ -273,7 +273,7 @@ export class FileEdit {
 }
 
 export class FilesEditInput extends HostInput {
-  /** File, absolute or relative to the files root. */
+  /** Path, absolute or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })

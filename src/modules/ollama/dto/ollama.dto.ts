@@ -356,7 +356,7 @@ export class OllamaCreateModelInput extends HostInput {
 // jobs
 
 export class OllamaJobParams {
-  /** From ollama_pull_model, ollama_create_model or ollama_list_jobs. */
+  /** From ollama_pull_model or ollama_list_jobs. */
   @IsUUID()
   job_id: string;
 }
