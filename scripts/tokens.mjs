@@ -73,7 +73,8 @@ for (let i = 0; i < 150; i++) {
 }
 // A model with a long license (the two Llama 3.2 license layers are 7,711 and 6,016 bytes) and a long
 // template (tool-calling templates run to several KB).
-const license = (title, bytes) => (title + '\n' + 'Licensee may use, reproduce and distribute the Llama Materials. '.repeat(bytes)).slice(0, bytes);
+const license = (title, bytes) =>
+  (title + '\n' + 'Licensee may use, reproduce and distribute the Llama Materials. '.repeat(bytes)).slice(0, bytes);
 const longTemplate = (LLAMA32_TEMPLATE + '\n{{- range .Tools }}{{ .Function.Name }}: {{ .Function.Description }}{{ end }}\n').repeat(12);
 addModel(ollama.state, {
   ...base,
@@ -96,7 +97,12 @@ const failures = [];
 const row = (what, measured, budget, unit = 'tokens') => {
   const over = budget !== undefined && measured > budget;
   if (over) failures.push(`${what}: ${measured} ${unit} > ${budget}`);
-  rows.push([what, `${measured.toLocaleString('en-US')} ${unit}`, budget === undefined ? '—' : `${budget.toLocaleString('en-US')}`, over ? 'OVER' : budget === undefined ? '' : 'ok']);
+  rows.push([
+    what,
+    `${measured.toLocaleString('en-US')} ${unit}`,
+    budget === undefined ? '—' : `${budget.toLocaleString('en-US')}`,
+    over ? 'OVER' : budget === undefined ? '' : 'ok',
+  ]);
 };
 
 try {
@@ -111,7 +117,8 @@ try {
       const t = functionTokens(fn);
       if (t > biggest.tokens) biggest = { name: fn.name, tokens: t };
     }
-    const budget = spec === 'openapi.json' ? BUDGETS.openWebUiFull : spec === 'openapi/readonly.json' ? BUDGETS.openWebUiReadonly : undefined;
+    const budget =
+      spec === 'openapi.json' ? BUDGETS.openWebUiFull : spec === 'openapi/readonly.json' ? BUDGETS.openWebUiReadonly : undefined;
     row(`Open WebUI tool list from /${spec} (${fns.length} tools)`, total, budget);
   }
   row(`largest single tool (Open WebUI): ${biggest.name}`, biggest.tokens, BUDGETS.perTool);

@@ -63,7 +63,8 @@ function shapeInputsForModels(doc: OpenAPIObject, hosts: readonly string[]): voi
       }
       return;
     }
-    if (!propertyMap) for (const k of VALIDATION_ONLY) if (k in obj && (k !== 'additionalProperties' || obj.type === 'object')) delete obj[k];
+    if (!propertyMap)
+      for (const k of VALIDATION_ONLY) if (k in obj && (k !== 'additionalProperties' || obj.type === 'object')) delete obj[k];
     for (const [k, v] of Object.entries(obj)) stripBounds(v, seen, !propertyMap && k === 'properties');
   };
   const seen = new Set<string>();

@@ -112,7 +112,7 @@ describe.each(['ssh', 'local'] as const)('files over the %s transport', (transpo
       expect(res.status).toBe(200);
       expect(res.body.entries).toHaveLength(1000);
       expect(res.body.truncated).toBe(true);
-      expect(res.body.note).toContain('more than 1000 entries');
+      expect(res.body.note).toContain('1000 of more than 1000 entries');
       // Without max_entries the answer is cut to the default answer size, and says how to get more.
       const byDefault = await get('/files/list', { path: 'many' });
       expect(byDefault.text.length).toBeLessThanOrEqual(12 * 1024);

@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { leaveOut, leftOutMarkers, parseModelfile } from '../../src/modules/ollama/modelfile.js';
 
-const show = JSON.parse(readFileSync(new URL('../fixtures/ollama/show_docs_example.json', import.meta.url), 'utf8')) as { modelfile: string };
+const show = JSON.parse(readFileSync(new URL('../fixtures/ollama/show_docs_example.json', import.meta.url), 'utf8')) as {
+  modelfile: string;
+};
 
 // The shape current Ollama prints (`ollama show --modelfile llama3.2`): two LICENSE layers, multi-line values in """.
 const llama = [
@@ -36,9 +38,7 @@ describe('leaveOut', () => {
     expect(bytes).toBe(Buffer.byteLength((original.license as string[]).join('')));
     expect(text).not.toContain('LICENSE """');
     expect(text).not.toContain('Acceptable Use');
-    expect(text).toContain(
-      `# LICENSE of llama3.2 left out here (${bytes} bytes); ollama_create_model puts it back while this line stays`,
-    );
+    expect(text).toContain(`# LICENSE of llama3.2 left out here (${bytes} bytes); ollama_create_model puts it back while this line stays`);
     const { license, ...rest } = original;
     expect(license).toHaveLength(2);
     expect(parseModelfile(text)).toEqual(rest);

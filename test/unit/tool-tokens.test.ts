@@ -76,7 +76,11 @@ describe('openWebUiTools', () => {
 
   it('survives a reference loop', () => {
     const loop = {
-      paths: { '/l': { post: { operationId: 'l', requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/L' } } } } } } },
+      paths: {
+        '/l': {
+          post: { operationId: 'l', requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/L' } } } } },
+        },
+      },
       components: { schemas: { L: { type: 'object', properties: { next: { $ref: '#/components/schemas/L' } } } } },
     };
     // The body is L; its field refers to L again and stops there.

@@ -28,7 +28,7 @@ export const filesList = defineOperation({
   path: '/files/list',
   scope: 'read',
   summary: 'List a directory',
-  description: 'Lists a directory\'s entries with type, size and modification time.',
+  description: "Lists a directory's entries with type, size and modification time.",
   input: FilesListInput,
   output: FilesListResult,
   service: FilesService,

@@ -101,8 +101,10 @@ export class FilesService {
       entries,
       truncated,
       note:
-        `Showing the first ${entries.length} of ${total} entries (by name). ` +
-        (entries.length < FILES_LIMITS.listMaxEntries ? `Pass max_entries (at most ${FILES_LIMITS.listMaxEntries}) for more, or ` : 'Use ') +
+        `Showing ${entries.length} of ${total} entries, sorted by name. ` +
+        (entries.length < FILES_LIMITS.listMaxEntries
+          ? `Pass max_entries (at most ${FILES_LIMITS.listMaxEntries}) for more, or `
+          : 'Use ') +
         'files_search with a name pattern to find specific files.',
     };
   }

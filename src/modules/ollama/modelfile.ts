@@ -309,7 +309,8 @@ function tokenize(text: string): Command[] {
 /** Instructions whose long values ollama_show_model may leave out of the Modelfile it returns. */
 export type LeftOutInstruction = 'license' | 'template';
 
-const LEFT_OUT_MARKER = /^# (LICENSE|TEMPLATE) of (\S+) left out here \(\d+ bytes\); ollama_create_model puts it back while this line stays$/gm;
+const LEFT_OUT_MARKER =
+  /^# (LICENSE|TEMPLATE) of (\S+) left out here \(\d+ bytes\); ollama_create_model puts it back while this line stays$/gm;
 
 /**
  * The Modelfile without its `instruction` values, replaced by one comment line that names the model they

@@ -66,7 +66,8 @@ export const ollamaShowModel = defineOperation({
   path: '/ollama/model',
   scope: 'read',
   summary: 'Show a model and its Modelfile',
-  description: 'A model\'s Modelfile, parameters, template, system prompt and details. To change the model, edit the modelfile and pass it to ollama_create_model.',
+  description:
+    "A model's Modelfile, parameters, template, system prompt and details. To change the model, edit the modelfile and pass it to ollama_create_model.",
   input: OllamaShowModelInput,
   output: OllamaShowModelResult,
   service: OllamaService,
@@ -94,7 +95,8 @@ export const ollamaPullModel = defineOperation({
   path: '/ollama/pull',
   scope: 'write',
   summary: 'Download a model (as a job)',
-  description: 'Downloads or updates a model as a job ("pull gemma:2b") and returns the job after wait_seconds. If still running, tell the user the percent and poll ollama_job_status.',
+  description:
+    'Downloads or updates a model as a job ("pull gemma:2b") and returns the job after wait_seconds. If still running, tell the user the percent and poll ollama_job_status.',
   input: OllamaPullModelInput,
   output: OllamaJob,
   service: OllamaService,
@@ -109,7 +111,8 @@ export const ollamaCreateModel = defineOperation({
   path: '/ollama/create',
   scope: 'write',
   summary: 'Create or replace a model (as a job)',
-  description: "Creates or replaces a model from Modelfile text, e.g. ollama_show_model's with a line changed. Runs as a job like ollama_pull_model.",
+  description:
+    "Creates or replaces a model from Modelfile text, e.g. ollama_show_model's with a line changed. Runs as a job like ollama_pull_model.",
   input: OllamaCreateModelInput,
   output: OllamaJob,
   service: OllamaService,
@@ -125,7 +128,8 @@ export const ollamaJobStatus = defineOperation({
   path: '/ollama/jobs/:job_id',
   scope: 'read',
   summary: 'Progress of a pull or create job',
-  description: 'State, percent and error of a pull or create job ("how far along is it?"). Answers at once; with wait_seconds it waits for the end.',
+  description:
+    'State, percent and error of a pull or create job ("how far along is it?"). Answers at once; with wait_seconds it waits for the end.',
   input: OllamaJobStatusInput,
   params: OllamaJobParams,
   output: OllamaJob,

@@ -9,7 +9,8 @@ export const shellExec = defineOperation({
   path: '/shell/exec',
   scope: 'shell',
   summary: 'Run a shell command on the host',
-  description: 'Runs a shell command on the host: exit_code, stdout, stderr (long output keeps start and end). Use it when no other tool fits, e.g. "df -h".',
+  description:
+    'Runs a shell command on the host: exit_code, stdout, stderr (long output keeps start and end). Use it when no other tool fits, e.g. "df -h".',
   input: ShellExecInput,
   output: ShellExecResult,
   service: ShellService,

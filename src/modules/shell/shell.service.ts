@@ -8,7 +8,9 @@ import type { ExecResult } from '../../infra/transport.js';
 
 /** Says which stream lost its middle and how to see what was left out. */
 function truncationNote(r: ExecResult, keep: number, max: number): string {
-  const cut = [r.stdoutTruncated && `stdout (${r.stdoutBytes} bytes)`, r.stderrTruncated && `stderr (${r.stderrBytes} bytes)`].filter(Boolean);
+  const cut = [r.stdoutTruncated && `stdout (${r.stdoutBytes} bytes)`, r.stderrTruncated && `stderr (${r.stderrBytes} bytes)`].filter(
+    Boolean,
+  );
   return (
     `The middle of ${cut.join(' and ')} was left out; the first and last ${Math.floor(keep / 2)} bytes are shown. ` +
     'Narrow the command (grep, head, tail -n)' +
