@@ -92,6 +92,7 @@ const server = await startServer({
   SHELL_ENABLED: 'true',
 });
 
+const kb = (bytes) => `${(bytes / 1000).toFixed(1)} KB`;
 const rows = [];
 const failures = [];
 const row = (what, measured, budget, unit = 'tokens') => {
@@ -123,6 +124,19 @@ try {
   }
   row(`largest single tool (Open WebUI): ${biggest.name}`, biggest.tokens, BUDGETS.perTool);
 
+  // With two hosts every tool gains a `host` enum (information: the budgets are for one host).
+  const twoHosts = path.join(root, 'two-hosts.yaml');
+  writeFileSync(twoHosts, 'hosts:\n  whisper:\n    transport: local\n  harbor:\n    transport: local\n');
+  const two = await startServer({ CONFIG_FILE: twoHosts });
+  try {
+    for (const spec of ['openapi.json', 'openapi/readonly.json']) {
+      const fns = openWebUiTools((await call(two.url, 'GET', `/${spec}`)).body);
+      row(`the same from /${spec} with two hosts`, countTokens(JSON.stringify(fns.map((fn) => ({ type: 'function', function: fn })))));
+    }
+  } finally {
+    await two.stop();
+  }
+
   // MCP tools/list
   let mcpBiggest = { name: '', tokens: 0 };
   for (const [label, key, budget] of [
@@ -151,7 +165,12 @@ try {
     ['files_list of a directory of 2,000 files', 'GET', '/files/list', { query: { path: 'models' } }],
     ['files_search with 1,000 matches', 'GET', '/files/search', { query: { pattern: 'Modelfile*' } }],
     ['ollama_list_models with 156 models', 'GET', '/ollama/models', {}],
-    ['ollama_show_model, 13.7 KB license, 3.7 KB template', 'GET', '/ollama/model', { query: { model: 'long-license' } }],
+    [
+      `ollama_show_model, ${kb(7711 + 6016)} license, ${kb(longTemplate.length)} template`,
+      'GET',
+      '/ollama/model',
+      { query: { model: 'long-license' } },
+    ],
   ];
   for (const [what, method, route, opts] of answers) {
     const res = await call(server.url, method, route, { key: API_KEY, ...opts });

@@ -49,6 +49,7 @@ export async function createApp(config: AppConfig, logger?: LoggerService | fals
     app,
     VERSION,
     config.hosts.map((h) => h.name),
+    config.default_host,
   );
   app.get(OpenApiDocuments).set(doc);
   SwaggerModule.setup('docs', app, doc, {

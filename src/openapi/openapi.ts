@@ -7,13 +7,13 @@ export const PROFILES = ['readonly', ...AREAS] as const;
 export type Profile = (typeof PROFILES)[number];
 
 const DESCRIPTION = `Manage a GPU host from a chat: GPU status (nvidia-smi), host resources, Ollama models, shell commands and files.
-Every operation takes an optional \`host\` (see list_hosts). Errors are JSON objects {statusCode, error, code, message} whose message says what to do.`;
+Operations take \`host\` when several hosts are configured (see list_hosts). Errors are JSON objects {statusCode, error, code, message} whose message says what to do.`;
 
 /**
  * Builds the OpenAPI document from the running application's controllers (never dials a host). `hosts`
  * are the configured host names: the `host` input is advertised only when there is a choice.
  */
-export function buildOpenApi(app: INestApplication, version: string, hosts: readonly string[]): OpenAPIObject {
+export function buildOpenApi(app: INestApplication, version: string, hosts: readonly string[], defaultHost?: string): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('gpu-host-tools')
     .setDescription(DESCRIPTION)
@@ -28,7 +28,7 @@ export function buildOpenApi(app: INestApplication, version: string, hosts: read
   doc.paths = Object.fromEntries(Object.entries(doc.paths).sort(([a], [b]) => a.localeCompare(b)));
   doc.tags = AREAS.map((name) => ({ name }));
   markIntegers(doc);
-  shapeInputsForModels(doc, hosts);
+  shapeInputsForModels(doc, hosts, defaultHost ?? hosts[0]);
   return doc;
 }
 
@@ -42,12 +42,14 @@ export function buildOpenApi(app: INestApplication, version: string, hosts: read
  */
 const VALIDATION_ONLY = ['pattern', 'minLength', 'maxLength', 'minItems', 'maxItems', 'minimum', 'maximum', 'additionalProperties'];
 
-function shapeInputsForModels(doc: OpenAPIObject, hosts: readonly string[]): void {
+function shapeInputsForModels(doc: OpenAPIObject, hosts: readonly string[], defaultHost: string | undefined): void {
   const schemas = (doc.components?.schemas ?? {}) as Record<string, Record<string, any>>;
   const hostSchema = { type: 'string', enum: [...hosts] };
+  // The enum already lists the names (Open WebUI appends "Possible values: ..."); say only which is used by default.
+  const hostDescription = `Default: ${defaultHost}.`;
   const shapeHost = (props: Record<string, any> | undefined) => {
     if (!props?.host) return;
-    if (hosts.length > 1) props.host = { ...hostSchema, description: props.host.description };
+    if (hosts.length > 1) props.host = { ...hostSchema, description: hostDescription };
     else delete props.host;
   };
   // `properties` maps field names to schemas: a field may be called "pattern" (files_search).
@@ -73,7 +75,11 @@ function shapeInputsForModels(doc: OpenAPIObject, hosts: readonly string[]): voi
     if (!item) continue;
     const params: Array<Record<string, any>> = item.parameters ?? [];
     item.parameters = params.filter((p) => p.name !== 'host' || hosts.length > 1);
-    for (const p of item.parameters) if (p.name === 'host') p.schema = { ...hostSchema };
+    for (const p of item.parameters) {
+      if (p.name !== 'host') continue;
+      p.schema = { ...hostSchema };
+      p.description = hostDescription;
+    }
     stripBounds(item.parameters, seen);
     const body = schemas[op.input.name];
     if (item.requestBody && body) {
