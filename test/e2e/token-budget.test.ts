@@ -140,6 +140,21 @@ describe('default answers fit a small context and say how to get the rest', () =
   });
 });
 
+describe('ollama_list_jobs', () => {
+  it('lists the newest jobs that fit, and says how to see the others', async () => {
+    for (let i = 0; i < 45; i++) {
+      const pulled = await post('/ollama/pull', { model: `no-such-model-${i}` });
+      expect(pulled.body.state).toBe('failed');
+    }
+    const res = await get('/ollama/jobs');
+    expect(res.status).toBe(200);
+    expect(res.text.length).toBeLessThanOrEqual(BUDGET);
+    expect(res.body.jobs.length).toBeLessThan(45);
+    expect(res.body.jobs[0].model).toBe('no-such-model-44');
+    expect(res.body.note).toMatch(/newest of \d+ jobs; ollama_job_status/);
+  });
+});
+
 describe('ollama_show_model leaves long texts out, and ollama_create_model puts them back', () => {
   it('shows a model with a 13 KB license within the answer size, then creates the edited model with license and template intact', async () => {
     const res = await get('/ollama/model', { model: 'licensed' });

@@ -177,7 +177,14 @@ export class OllamaService implements OnApplicationShutdown {
 
   async ollama_list_jobs(input: OllamaListJobsInput): Promise<OllamaListJobsResult> {
     const host = input.host === undefined ? undefined : this.hosts.get(input.host).name;
-    return { jobs: this.jobs.list(host) };
+    const all = this.jobs.list(host);
+    // No size input (it would cost every chat a few tokens): at most 100 jobs are kept, and the newest matter.
+    const shown = countThatFit(all, this.hosts.get(input.host).config.results.default_max_bytes);
+    if (shown >= all.length) return { jobs: all };
+    return {
+      jobs: all.slice(0, shown),
+      note: `Showing the ${shown} newest of ${all.length} jobs; ollama_job_status with a job_id shows any of them.`,
+    };
   }
 
   async ollama_cancel_job(input: OllamaCancelJobInput & OllamaJobParams): Promise<OllamaJob> {

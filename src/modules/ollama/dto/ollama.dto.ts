@@ -375,8 +375,10 @@ export class OllamaJobStatusInput extends HostInput {
 export class OllamaListJobsInput extends HostInput {}
 
 export class OllamaListJobsResult {
-  /** Running and recently finished pull and create jobs, newest first (finished jobs are kept for 60 minutes, at most 100). */
+  /** Running and recently finished pull and create jobs, newest first (finished jobs are kept for 60 minutes, at most 100); by default as many as fit in the host's answer size. */
   jobs: OllamaJob[];
+  /** When older jobs were left out: how many, and how to see one. */
+  note?: string;
 }
 
 export class OllamaCancelJobInput extends HostInput {}
