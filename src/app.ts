@@ -42,7 +42,12 @@ export async function createApp(config: AppConfig, logger?: LoggerService | fals
   }
   // The document and Swagger UI are set up before init: routes added after init land behind
   // Nest's not-found handler.
-  const doc = buildOpenApi(app, VERSION);
+  const doc = buildOpenApi(
+    app,
+    VERSION,
+    config.hosts.map((h) => h.name),
+    config.default_host,
+  );
   app.get(OpenApiDocuments).set(doc);
   SwaggerModule.setup('docs', app, doc, {
     raw: false,

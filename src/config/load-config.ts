@@ -24,7 +24,7 @@ import {
   type ValidationError,
 } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
-import { ALL_SCOPES, LOG_LEVELS, type AppConfig, type HostConfig, type LogLevelSetting, type Scope } from './config.types.js';
+import { ALL_SCOPES, DEFAULT_RESULT_MAX_BYTES, LOG_LEVELS, type AppConfig, type HostConfig, type LogLevelSetting, type Scope } from './config.types.js';
 import { isLoopback, parseHostAndPort } from './host-names.js';
 import { nearestName } from './nearest-name.js';
 
@@ -66,6 +66,10 @@ class RawOllama {
   @IsOptional() @IsBoolean() tunnel?: boolean;
 }
 
+class RawResults {
+  @IsOptional() @IsInt() @Min(4096) @Max(4 * 1024 * 1024) default_max_bytes?: number;
+}
+
 class RawHost {
   @IsOptional() @IsIn(['ssh', 'local']) transport?: 'ssh' | 'local';
   @IsOptional() @ValidateNested() @Type(() => RawSsh) ssh?: RawSsh;
@@ -76,6 +80,7 @@ class RawHost {
   @IsOptional() @IsString() @MinLength(1) nvidia_smi_path?: string;
   @IsOptional() @IsString() @Matches(/^\//, { message: 'must be an absolute path' }) ollama_models_dir?: string;
   @IsOptional() @ValidateNested() @Type(() => RawShell) shell?: RawShell;
+  @IsOptional() @ValidateNested() @Type(() => RawResults) results?: RawResults;
 }
 
 class RawKey {
@@ -145,6 +150,7 @@ const HOST_ENV_VARS: Array<[string, string[], (v: string) => unknown]> = [
   ['SHELL_ENABLED', ['shell', 'enabled'], envBool],
   ['NVIDIA_SMI_PATH', ['nvidia_smi_path'], String],
   ['OLLAMA_MODELS_DIR', ['ollama_models_dir'], String],
+  ['RESULTS_DEFAULT_MAX_BYTES', ['results', 'default_max_bytes'], envNumber],
 ];
 
 /** The environment variable that sets a YAML key of the server section. */
@@ -405,6 +411,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         allow: shell.allow ?? [],
         deny: shell.deny ?? [],
       },
+      results: { default_max_bytes: h.results?.default_max_bytes ?? DEFAULT_RESULT_MAX_BYTES },
     };
   });
   if (hosts.length === 0) throw new ConfigError('hosts: at least one host is needed');

@@ -10,7 +10,7 @@ export const gpuStatus = defineOperation({
   scope: 'read',
   summary: 'GPU utilization, memory, temperature, power and processes',
   description:
-    'Reads nvidia-smi on the host: driver and CUDA version, and per GPU the utilization %, memory used/total/free (MiB), temperature (C), power draw and limit (W), fan %, clocks, throttle reasons, PCIe link, ECC errors, encoder/decoder %, persistence/compute/MIG mode, plus the processes using each GPU and their memory. Use it for "how much GPU memory is in use?" or "is the GPU busy?". Values a GPU does not report are null.',
+    'GPU utilization, memory (MiB), temperature, power, clocks, throttling and processes (nvidia-smi). Use it for "how much GPU memory is in use?".',
   input: GpuStatusInput,
   output: GpuStatusResult,
   service: GpuService,
