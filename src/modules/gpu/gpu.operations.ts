@@ -25,7 +25,7 @@ export const gpuHistory = defineOperation({
   scope: 'read',
   summary: 'GPU load over a recent window',
   description:
-    'Per GPU over the last window_minutes (default 10, up to 1440): min/avg/max of utilization, memory, temperature and power, seconds above 90 % and the processes that used the most memory. For "how busy was the GPU in the last hour?".',
+    'GPU utilization, memory, temperature and power over the last minutes (min/avg/max) and top processes: "how busy was the GPU?".',
   input: GpuHistoryInput,
   output: GpuHistoryResult,
   service: GpuService,

@@ -98,7 +98,7 @@ export const ollamaModelFit = defineOperation({
   scope: 'read',
   summary: 'Will a model fit in VRAM?',
   description:
-    'Estimates the VRAM an installed model needs at a context length and compares it with the free GPU memory: verdict fits, fits_after_unload (unload lists what to unload), partial_offload (offload_percent on CPU) or does_not_fit, with the numbers.',
+    'Whether an installed model fits in GPU memory ("can I run llama3:70b here?"), with the numbers.',
   input: OllamaModelFitInput,
   output: OllamaModelFitResult,
   service: OllamaService,

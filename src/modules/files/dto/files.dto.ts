@@ -70,7 +70,7 @@ export class FilesListInput extends HostInput {
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
   path?: string;
 
-  /** At most 1000 (default: what fits in 12 KiB). */
+  /** At most 1000. */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -186,7 +186,7 @@ export class FilesSearchInput extends HostInput {
   @Matches(/^[^/\0]*$/, { message: 'pattern is a name pattern and must not contain "/" or NUL bytes' })
   pattern: string;
 
-  /** At most 1000 (default: what fits in 12 KiB). */
+  /** At most 1000. */
   @IsOptional()
   @Type(() => Number)
   @IsInt()

@@ -130,7 +130,7 @@ export class OllamaVersionResult {
 // ollama_list_models
 
 export class OllamaListModelsInput extends HostInput {
-  /** Default: what fits in 12 KiB. */
+  /** Default: as many as fit. */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -431,11 +431,11 @@ export class OllamaModelResult {
 const MAX_CONTEXT_LENGTH = 16 * 1024 * 1024;
 
 export class OllamaModelFitInput extends HostInput {
-  /** Installed model to check, e.g. "llama3.2". */
+  /** e.g. "llama3.2". */
   @ModelName()
   model: string;
 
-  /** Context window in tokens; default: the model's num_ctx, else Ollama's default for the VRAM. */
+  /** Tokens; default: the model's num_ctx or Ollama's default. */
   @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @Type(() => Number)
