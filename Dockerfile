@@ -1,14 +1,14 @@
 # syntax=docker/dockerfile:1
-# Build on a current LTS (the project supports Node >= 20, but 20 is past end of life).
-FROM node:22-bookworm-slim AS build
+# Node 24 LTS: inside the range every dependency accepts (package.json engines; 20 is past end of life).
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json nest-cli.json rolldown.config.mjs ./
+COPY tsconfig.json rolldown.config.mjs ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:22-bookworm-slim
+FROM node:24-slim
 ENV NODE_ENV=production \
     PORT=8000 \
     BIND_ADDRESS=0.0.0.0

@@ -755,9 +755,9 @@ try {
   };
   const readMethods = [
     ['small_1k', httpRead({ path: 'small.txt' }, 1024)],
-    ['tail_256k_of_1g', httpRead({ path: 'big.bin', offset: tailOffset }, 256 * 1024)],
+    ['tail_256k_of_1g', httpRead({ path: 'big.bin', offset: tailOffset, max_bytes: 256 * 1024 }, 256 * 1024)],
     ['tail_1k_of_1g', httpRead({ path: 'big.bin', offset: GiB - 1024, max_bytes: 1024 }, 1024)],
-    ['text_tail_256k_of_1g', httpRead({ path: 'big-log.txt', offset: tailOffset }, 256 * 1024)],
+    ['text_tail_256k_of_1g', httpRead({ path: 'big-log.txt', offset: tailOffset, max_bytes: 256 * 1024 }, 256 * 1024)],
     ['raw_sftp_small_1k', rawRead(path.join(filesRoot, 'small.txt'), 0, 1024)],
     ['raw_sftp_tail_256k_of_1g', rawRead(bigFile, tailOffset, 256 * 1024)],
   ];

@@ -2,10 +2,11 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
-import { ConsoleLogger, type LoggerService } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
 import { AppModule } from './app.module.js';
 import { ErrorFilter } from './common/error-filter.js';
 import { hostOriginMiddleware } from './common/host-origin.js';
+import { ServerLogger } from './common/server-logger.js';
 import { InputPipe } from './common/validation.js';
 import type { AppConfig } from './config/config.types.js';
 import { buildOpenApi } from './openapi/openapi.js';
@@ -15,17 +16,10 @@ import { VERSION } from './version.js';
 /** Largest accepted JSON body: a 10 MiB file as base64 plus room for the other fields. */
 export const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
-/** Logs to stderr only, for the MCP stdio mode where stdout carries the protocol. */
-export class StderrLogger extends ConsoleLogger {
-  protected override printMessages(messages: unknown[], context?: string, logLevel?: Parameters<ConsoleLogger['printMessages']>[2]) {
-    super.printMessages(messages, context, logLevel, 'stderr');
-  }
-}
-
 /** Creates the application with every surface configured, not yet listening. */
 export async function createApp(config: AppConfig, logger?: LoggerService | false): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    logger: logger ?? new ConsoleLogger({ prefix: 'gpu-host-tools' }),
+    logger: logger ?? new ServerLogger(config.log_level),
     bodyParser: false,
     abortOnError: false,
   });
@@ -49,7 +43,12 @@ export async function createApp(config: AppConfig, logger?: LoggerService | fals
   }
   // The document and Swagger UI are set up before init: routes added after init land behind
   // Nest's not-found handler.
-  const doc = buildOpenApi(app, VERSION);
+  const doc = buildOpenApi(
+    app,
+    VERSION,
+    config.hosts.map((h) => h.name),
+    config.default_host,
+  );
   app.get(OpenApiDocuments).set(doc);
   SwaggerModule.setup('docs', app, doc, {
     raw: false,

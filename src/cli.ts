@@ -1,31 +1,90 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load-config.js';
-import { createApp, StderrLogger } from './app.js';
+import { createApp } from './app.js';
 import { AuthService, type Caller } from './common/auth.js';
+import { ServerLogger } from './common/server-logger.js';
+import type { AppConfig } from './config/config.types.js';
+import { EnvFileError, loadEnvFile } from './infra/env-file.js';
+import { DEFAULT_ENV_FILE, keygen } from './keygen.js';
+import { isWildcard, listenOrExplain, listeningUrl } from './listen.js';
 import { createMcpServer } from './mcp/mcp-server.js';
 import { ToolRunner } from './mcp/tool-runner.js';
 import { OpenApiDocuments } from './openapi/openapi.controller.js';
 import { VERSION } from './version.js';
 
-const USAGE = `usage: gpu-host-tools [serve | openapi | mcp-stdio]
+const USAGE = `usage: gpu-host-tools [serve | openapi | mcp-stdio | keygen] [options]
   serve       start the HTTP server (default): REST + OpenAPI + Swagger UI + MCP
   openapi     print the OpenAPI document to stdout and exit (never dials a host)
-  mcp-stdio   speak MCP on stdin/stdout (for desktop clients); logs go to stderr`;
+  mcp-stdio   speak MCP on stdin/stdout (for desktop clients); logs go to stderr
+  keygen      generate API_KEY and READONLY_API_KEY into an env file (mode 600) and print them
+options:
+  --env <file>        serve, mcp-stdio: read KEY=value settings from <file> (variables already set win)
+  --out <file>        keygen: the file to write (default ${DEFAULT_ENV_FILE})
+  --force             keygen: replace the keys in an existing file (its other lines are kept)`;
 
-async function main(command = 'serve'): Promise<void> {
+// Not --env-file: Node 20 takes that for its own option even after the script name.
+const OPTIONS = {
+  env: { type: 'string' },
+  out: { type: 'string' },
+  force: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * The caller MCP over stdio runs as: every scope (the desktop user launched the process), or the scopes
+ * of the configured key MCP_STDIO_KEY names. A key that matches nothing stops the start, naming the variable.
+ */
+function stdioCaller(auth: AuthService, config: AppConfig, key: string | undefined): Caller {
+  if (!key) return { keyName: 'stdio', scopes: new Set(['read', 'write', 'shell']) };
+  if (config.keys.length === 0) {
+    throw new ConfigError(
+      'MCP_STDIO_KEY: is set but no API keys are configured (API_KEY, READONLY_API_KEY or keys: in CONFIG_FILE), so it selects nothing; configure that key too, or unset MCP_STDIO_KEY to run with every scope',
+    );
+  }
+  try {
+    return auth.authenticate(`Bearer ${key.trim()}`);
+  } catch {
+    throw new ConfigError(
+      'MCP_STDIO_KEY: matches none of the configured keys (API_KEY, READONLY_API_KEY, keys: in CONFIG_FILE); copy the key exactly, or unset MCP_STDIO_KEY to run with every scope',
+    );
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    console.error(`gpu-host-tools: ${(e as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  const { values, positionals } = parsed;
+  const command = values.help ? 'help' : (positionals[0] ?? 'serve');
+  if (positionals.length > 1) {
+    console.error(`gpu-host-tools: unexpected argument ${positionals[1]}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (values.env && (command === 'serve' || command === 'mcp-stdio')) loadEnvFile(values.env);
   switch (command) {
     case 'serve': {
       const started = performance.now();
       const config = loadConfig();
       const app = await createApp(config);
       app.enableShutdownHooks();
-      await app.listen(config.port, config.bind_address);
-      const url = await app.getUrl();
-      console.log(`gpu-host-tools listening on ${url} (docs at ${url}/docs) in ${Math.round(performance.now() - started)} ms`);
+      const address = await listenOrExplain(app, config);
+      const url = listeningUrl(address);
+      const docs = isWildcard(address) ? `every interface of this machine; docs at /docs` : `docs at ${url}/docs`;
+      console.log(`gpu-host-tools listening on ${url} (${docs}) in ${Math.round(performance.now() - started)} ms`);
       return;
     }
+    case 'keygen':
+      console.log(keygen(values.out, values.force ?? false));
+      return;
     case 'openapi': {
       // Spec generation needs no hosts or keys: build with an empty local configuration.
       const app = await createApp(loadConfig({ HOME: process.env.HOME }), false);
@@ -36,20 +95,9 @@ async function main(command = 'serve'): Promise<void> {
     case 'mcp-stdio': {
       // stdout carries the protocol: every log line goes to stderr.
       const config = loadConfig();
-      const stdioKey = process.env.MCP_STDIO_KEY;
-      // Without configured keys there is nothing to look the key up in, and an open server would
-      // grant it every scope: the opposite of what setting it asks for.
-      if (stdioKey && config.keys.length === 0) {
-        throw new ConfigError(
-          'MCP_STDIO_KEY: is set but no API keys are configured, so it cannot limit the scopes; configure that key (API_KEY, READONLY_API_KEY or keys: in CONFIG_FILE) or unset MCP_STDIO_KEY',
-        );
-      }
-      // The desktop user who launched this process is trusted with every scope, unless MCP_STDIO_KEY
-      // names a configured key whose scopes should apply instead (e.g. a read-only key).
-      const caller: Caller = stdioKey
-        ? stdioCaller(new AuthService(config), stdioKey)
-        : { keyName: 'stdio', scopes: new Set(['read', 'write', 'shell']) };
-      const app = await createApp(config, new StderrLogger({ prefix: 'gpu-host-tools' }));
+      // Checked before the application starts, so a mistake is the only line printed.
+      const caller = stdioCaller(new AuthService(config), config, process.env.MCP_STDIO_KEY);
+      const app = await createApp(config, new ServerLogger(config.log_level, 'stderr'));
       const server = await createMcpServer(app.get(ToolRunner), caller, VERSION);
       const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
       const transport = new StdioServerTransport();
@@ -59,8 +107,6 @@ async function main(command = 'serve'): Promise<void> {
       await server.connect(transport);
       return;
     }
-    case '-h':
-    case '--help':
     case 'help':
       console.log(USAGE);
       return;
@@ -70,18 +116,11 @@ async function main(command = 'serve'): Promise<void> {
   }
 }
 
-function stdioCaller(auth: AuthService, key: string): Caller {
-  // Checked before the application starts, so a mistake is the only line printed.
-  try {
-    return auth.authenticate(`Bearer ${key}`);
-  } catch {
-    throw new ConfigError('MCP_STDIO_KEY: matches none of the configured keys; set it to one of them (e.g. READONLY_API_KEY) or unset it');
-  }
-}
-
-main(process.argv[2]).catch((err: unknown) => {
+main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof ConfigError) {
     console.error(`gpu-host-tools: configuration error: ${err.message}`);
+  } else if (err instanceof EnvFileError) {
+    console.error(`gpu-host-tools: ${err.message}`);
   } else {
     console.error(`gpu-host-tools: failed to start: ${(err as Error)?.message ?? String(err)}`);
   }

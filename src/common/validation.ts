@@ -1,6 +1,7 @@
 import { Injectable, type ArgumentMetadata, type PipeTransform, type Type } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validate, type ValidationError } from 'class-validator';
+import { nearestName } from '../config/nearest-name.js';
 import { AppError } from './errors.js';
 
 /** Unknown fields are refused (a typo should not silently do nothing). */
@@ -9,13 +10,30 @@ const OPTIONS = { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValu
 /** Deeper input is refused before class-transformer walks it (it recurses and would overflow the stack). */
 const MAX_DEPTH = 32;
 
+/** Unknown fields named in one message; a caller sending thousands gets the first few and a count. */
+const MAX_UNKNOWN_LISTED = 10;
+
+/** "cmd: unknown field (did you mean command?)", or without the hint when nothing is close. */
+function unknownField(path: string, name: string, known: Iterable<string>): string {
+  const near = nearestName(name, known);
+  return `${path}: unknown field${near ? ` (did you mean ${near}?)` : ''}`;
+}
+
 function describe(errors: ValidationError[], prefix = ''): string[] {
   return errors.flatMap((e) => {
     const path = prefix ? `${prefix}.${e.property}` : e.property;
-    const own = Object.values(e.constraints ?? {}).map((text) =>
-      // class-validator says "property x should not exist" for unknown fields.
-      text.startsWith('property ') ? `${path}: unknown field` : `${path}: ${text.replace(new RegExp(`^${e.property} `), '')}`,
-    );
+    const texts = Object.values(e.constraints ?? {});
+    let own: string[];
+    if (texts.some((text) => text.startsWith('property '))) {
+      // class-validator says "property x should not exist" for unknown fields of nested objects.
+      const parent = e.target?.constructor as Type<object> | undefined;
+      own = [unknownField(path, e.property, parent && parent !== Object ? declaredFields(parent) : [])];
+    } else if (texts.length && e.value === undefined) {
+      // A missing field breaks every rule it has (type, length, pattern); the one thing to say is that it is missing.
+      own = [`${path}: required`];
+    } else {
+      own = texts.map((text) => `${path}: ${text.replace(new RegExp(`^${e.property} `), '')}`);
+    }
     return [...own, ...describe(e.children ?? [], path)];
   });
 }
@@ -72,11 +90,9 @@ export async function validateInput<T extends object>(cls: Type<T>, value: unkno
   const fields = declaredFields(cls);
   const unknown = Object.keys(value).filter((k) => !fields.has(k));
   if (unknown.length) {
-    throw new AppError(
-      400,
-      'VALIDATION_FAILED',
-      `Invalid input: ${unknown.map((k) => `${JSON.stringify(k).slice(1, -1).slice(0, 60)}: unknown field`).join('; ')}.`,
-    );
+    const listed = unknown.slice(0, MAX_UNKNOWN_LISTED).map((k) => unknownField(JSON.stringify(k).slice(1, -1).slice(0, 60), k, fields));
+    const more = unknown.length > MAX_UNKNOWN_LISTED ? `; and ${unknown.length - MAX_UNKNOWN_LISTED} more unknown fields` : '';
+    throw new AppError(400, 'VALIDATION_FAILED', `Invalid input: ${listed.join('; ')}${more}.`);
   }
   const instance = plainToInstance(cls, value);
   const errors = await validate(instance, OPTIONS);

@@ -38,6 +38,15 @@ export interface SshConfig {
   connect_timeout_seconds: number;
 }
 
+/** 12 KiB: about 3,000 Llama 3 tokens, what a 4k-context model can take in one tool answer. */
+export const DEFAULT_RESULT_MAX_BYTES = 12 * 1024;
+
+/** How much a tool answers when the caller does not ask for a size (a small model's context is 4k tokens). */
+export interface ResultLimits {
+  /** Target size in bytes of an answer given without max_bytes, max_entries, max_results or paging. */
+  default_max_bytes: number;
+}
+
 export interface HostConfig {
   name: string;
   transport: 'ssh' | 'local';
@@ -52,7 +61,12 @@ export interface HostConfig {
   /** Where the host's Ollama stores models (for the disk check of pulls); undefined = found on the host. */
   ollama_models_dir?: string;
   shell: ShellPolicy;
+  results: ResultLimits;
 }
+
+/** LOG_LEVEL: the least severe messages printed (debug adds Nest's start-up and route lines). */
+export type LogLevelSetting = 'error' | 'warn' | 'log' | 'debug';
+export const LOG_LEVELS: readonly LogLevelSetting[] = ['error', 'warn', 'log', 'debug'];
 
 export interface AppConfig {
   port: number;
@@ -64,6 +78,7 @@ export interface AppConfig {
   /** Host header values accepted besides loopback names and the bind address (see common/host-origin.ts). */
   allowed_hosts: string[];
   audit_log?: string;
+  log_level: LogLevelSetting;
   gpu: GpuSettings;
 }
 

@@ -19,12 +19,14 @@ import {
   Min,
   MinLength,
   ValidateNested,
+  getMetadataStorage,
   validateSync,
   type ValidationError,
 } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
-import { ALL_SCOPES, type AppConfig, type HostConfig, type Scope } from './config.types.js';
+import { ALL_SCOPES, DEFAULT_RESULT_MAX_BYTES, LOG_LEVELS, type AppConfig, type HostConfig, type LogLevelSetting, type Scope } from './config.types.js';
 import { isLoopback, parseHostAndPort } from './host-names.js';
+import { nearestName } from './nearest-name.js';
 
 export { isLoopback };
 
@@ -64,6 +66,10 @@ class RawOllama {
   @IsOptional() @IsBoolean() tunnel?: boolean;
 }
 
+class RawResults {
+  @IsOptional() @IsInt() @Min(4096) @Max(4 * 1024 * 1024) default_max_bytes?: number;
+}
+
 class RawHost {
   @IsOptional() @IsIn(['ssh', 'local']) transport?: 'ssh' | 'local';
   @IsOptional() @ValidateNested() @Type(() => RawSsh) ssh?: RawSsh;
@@ -74,6 +80,7 @@ class RawHost {
   @IsOptional() @IsString() @MinLength(1) nvidia_smi_path?: string;
   @IsOptional() @IsString() @Matches(/^\//, { message: 'must be an absolute path' }) ollama_models_dir?: string;
   @IsOptional() @ValidateNested() @Type(() => RawShell) shell?: RawShell;
+  @IsOptional() @ValidateNested() @Type(() => RawResults) results?: RawResults;
 }
 
 class RawKey {
@@ -88,6 +95,7 @@ class RawServer {
   @IsOptional() @IsArray() @IsString({ each: true }) cors_origins?: string[];
   @IsOptional() @IsArray() @IsString({ each: true }) allowed_hosts?: string[];
   @IsOptional() @IsString() audit_log?: string;
+  @IsOptional() @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }) log_level?: LogLevelSetting;
 }
 
 class RawGpu {
@@ -128,6 +136,43 @@ function envList(value: string): string[] {
     .filter(Boolean);
 }
 
+/** The single-host environment variables and the YAML key (under hosts.<name>) each one sets. */
+const HOST_ENV_VARS: Array<[string, string[], (v: string) => unknown]> = [
+  ['SSH_PORT', ['ssh', 'port'], envNumber],
+  ['SSH_USER', ['ssh', 'user'], String],
+  ['SSH_PRIVATE_KEY_PATH', ['ssh', 'private_key_path'], String],
+  ['SSH_PASSPHRASE', ['ssh', 'passphrase'], String],
+  ['SSH_KNOWN_HOSTS', ['ssh', 'known_hosts'], String],
+  ['SSH_HOST_KEY_FINGERPRINT', ['ssh', 'host_key_fingerprint'], String],
+  ['OLLAMA_URL', ['ollama', 'url'], String],
+  ['OLLAMA_TUNNEL', ['ollama', 'tunnel'], envBool],
+  ['FILES_ROOT', ['files_root'], String],
+  ['SHELL_ENABLED', ['shell', 'enabled'], envBool],
+  ['NVIDIA_SMI_PATH', ['nvidia_smi_path'], String],
+  ['OLLAMA_MODELS_DIR', ['ollama_models_dir'], String],
+  ['RESULTS_DEFAULT_MAX_BYTES', ['results', 'default_max_bytes'], envNumber],
+];
+
+/** The environment variable that sets a YAML key of the server section. */
+const SERVER_ENV_VARS: Record<string, string> = {
+  'server.port': 'PORT',
+  'server.bind_address': 'BIND_ADDRESS',
+  'server.cors_origins': 'CORS_ORIGINS',
+  'server.allowed_hosts': 'ALLOWED_HOSTS',
+  'server.audit_log': 'AUDIT_LOG',
+  'server.log_level': 'LOG_LEVEL',
+  default_host: 'DEFAULT_HOST',
+};
+
+/** The environment variable that can set a YAML path (for the single host: hosts.<name>.<key>), if any. */
+function envVarFor(path: string): string | undefined {
+  if (SERVER_ENV_VARS[path]) return SERVER_ENV_VARS[path];
+  const m = /^hosts\.[^.]+\.(.+)$/.exec(path);
+  if (!m) return undefined;
+  if (m[1] === 'ssh.host') return 'SSH_HOST';
+  return HOST_ENV_VARS.find(([, keyPath]) => keyPath.join('.') === m[1])?.[0];
+}
+
 function set(obj: Record<string, any>, path: string[], value: unknown, origins: Origins, envName: string) {
   let node = obj;
   for (const key of path.slice(0, -1)) {
@@ -138,11 +183,41 @@ function set(obj: Record<string, any>, path: string[], value: unknown, origins: 
   origins.set(path.join('.'), envName);
 }
 
+/** The YAML keys a Raw* class declares, for "did you mean" on an unknown key. */
+function yamlKeys(target: object | undefined): string[] {
+  const cls = target?.constructor;
+  if (!cls || cls === Object) return [];
+  return getMetadataStorage()
+    .getTargetValidationMetadatas(cls, '', true, false)
+    .map((m) => m.propertyName);
+}
+
+const STRING_RULES = new Set(['isString', 'matches', 'minLength', 'maxLength']);
+
 function firstError(errors: ValidationError[], prefix: string[] = []): { path: string; text: string } | undefined {
   for (const e of errors) {
     const path = [...prefix, e.property];
     if (e.constraints) {
-      const text = Object.values(e.constraints)[0].replace(new RegExp(`^${e.property} `), '');
+      const texts = Object.values(e.constraints);
+      let text: string;
+      if (texts.some((t) => t.startsWith('property '))) {
+        const near = nearestName(e.property, yamlKeys(e.target));
+        text = `unknown key${near ? ` (did you mean ${near}?)` : ''}`;
+      } else if (e.value === undefined) {
+        text = 'required';
+      } else if (
+        (typeof e.value === 'number' || typeof e.value === 'boolean') &&
+        Object.keys(e.constraints).some((k) => STRING_RULES.has(k))
+      ) {
+        // YAML turns unquoted digits (a digest of zeros, a numeric key) into a number, and true/false into booleans.
+        const read = typeof e.value === 'number' ? `the number ${e.value}` : e.value;
+        text = `${texts[0].replace(new RegExp(`^${e.property} `), '')}; YAML read this as ${read}: quote the value`;
+      } else if (typeof e.value === 'string' && ('isInt' in e.constraints || 'isBoolean' in e.constraints)) {
+        const shown = JSON.stringify(e.value.length > 40 ? `${e.value.slice(0, 40)}…` : e.value);
+        text = 'isInt' in e.constraints ? `${shown} is not a number` : `${shown} is not true or false`;
+      } else {
+        text = texts[0].replace(new RegExp(`^${e.property} `), '');
+      }
       return { path: path.join('.'), text };
     }
     const nested = firstError(e.children ?? [], path);
@@ -151,23 +226,28 @@ function firstError(errors: ValidationError[], prefix: string[] = []): { path: s
   return undefined;
 }
 
-/** The env variable behind a path (or one of its parents, e.g. API_KEY for keys.api_key.key), else the path. */
-function originOf(origins: Origins, path: string): string {
-  for (let p = path; p; p = p.includes('.') ? p.slice(0, p.lastIndexOf('.')) : '') {
-    if (origins.has(p)) return origins.get(p)!;
-  }
-  return path;
+/**
+ * How an error names a setting: both spellings, the one the user wrote first. "NVIDIA_SMI_PATH /
+ * hosts.local.nvidia_smi_path" when the variable set it, "hosts.gpu.ssh.port (env SSH_PORT)" when the
+ * YAML did, just "API_KEY" for the keys the environment alone defines (keys.api_key.*).
+ */
+function keyLabel(origins: Origins, path: string): string {
+  const env = origins.get(path);
+  if (env) return path.startsWith('keys.') ? env : `${env} / ${path}`;
+  for (const [keyPath, name] of origins) if (path.startsWith(`${keyPath}.`) && keyPath.startsWith('keys.')) return name;
+  const equivalent = envVarFor(path);
+  return equivalent ? `${path} (env ${equivalent})` : path;
 }
 
 function check<T extends object>(cls: new () => T, value: unknown, path: string, origins: Origins): T {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ConfigError(`${origins.get(path) ?? path}: must be a mapping`);
+    throw new ConfigError(`${keyLabel(origins, path)}: must be a mapping`);
   }
   const instance = plainToInstance(cls, value);
   const found = firstError(validateSync(instance, { whitelist: true, forbidNonWhitelisted: true }));
   if (found) {
     const full = path ? `${path}.${found.path}` : found.path;
-    throw new ConfigError(`${originOf(origins, full)}: ${found.text}`);
+    throw new ConfigError(`${keyLabel(origins, full)}: ${found.text}`);
   }
   return instance;
 }
@@ -211,6 +291,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     .map((s) => s.trim());
   if (allowedHosts) set(raw, ['server', 'allowed_hosts'], allowedHosts, origins, 'ALLOWED_HOSTS');
   if (e('AUDIT_LOG')) set(raw, ['server', 'audit_log'], e('AUDIT_LOG'), origins, 'AUDIT_LOG');
+  if (e('LOG_LEVEL')) set(raw, ['server', 'log_level'], e('LOG_LEVEL')!.trim().toLowerCase(), origins, 'LOG_LEVEL');
   if (e('GPU_SAMPLER')) set(raw, ['gpu', 'sampler'], e('GPU_SAMPLER')!.trim().toLowerCase(), origins, 'GPU_SAMPLER');
   if (e('GPU_SAMPLE_INTERVAL_MS'))
     set(raw, ['gpu', 'sample_interval_ms'], envNumber(e('GPU_SAMPLE_INTERVAL_MS')!), origins, 'GPU_SAMPLE_INTERVAL_MS');
@@ -221,21 +302,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (e('READONLY_API_KEY'))
     set(raw, ['keys', 'readonly_api_key'], { key: e('READONLY_API_KEY'), scopes: ['read'] }, origins, 'READONLY_API_KEY');
 
-  const singleHostVars = [
-    'SSH_HOST',
-    'SSH_PORT',
-    'SSH_USER',
-    'SSH_PRIVATE_KEY_PATH',
-    'SSH_PASSPHRASE',
-    'SSH_KNOWN_HOSTS',
-    'SSH_HOST_KEY_FINGERPRINT',
-    'OLLAMA_URL',
-    'OLLAMA_TUNNEL',
-    'FILES_ROOT',
-    'SHELL_ENABLED',
-    'NVIDIA_SMI_PATH',
-    'OLLAMA_MODELS_DIR',
-  ];
+  const singleHostVars = ['SSH_HOST', ...HOST_ENV_VARS.map(([name]) => name)];
   const hostsInFile = raw.hosts && typeof raw.hosts === 'object' && Object.keys(raw.hosts).length > 0;
   if (!hostsInFile || e('HOST_NAME') || singleHostVars.some((v) => e(v))) {
     const name =
@@ -248,21 +315,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       set(raw, [...h, 'transport'], 'ssh', origins, 'SSH_HOST');
       set(raw, [...h, 'ssh', 'host'], e('SSH_HOST'), origins, 'SSH_HOST');
     }
-    const map: Array<[string, string[], (v: string) => unknown]> = [
-      ['SSH_PORT', ['ssh', 'port'], envNumber],
-      ['SSH_USER', ['ssh', 'user'], String],
-      ['SSH_PRIVATE_KEY_PATH', ['ssh', 'private_key_path'], String],
-      ['SSH_PASSPHRASE', ['ssh', 'passphrase'], String],
-      ['SSH_KNOWN_HOSTS', ['ssh', 'known_hosts'], String],
-      ['SSH_HOST_KEY_FINGERPRINT', ['ssh', 'host_key_fingerprint'], String],
-      ['OLLAMA_URL', ['ollama', 'url'], String],
-      ['OLLAMA_TUNNEL', ['ollama', 'tunnel'], envBool],
-      ['FILES_ROOT', ['files_root'], String],
-      ['SHELL_ENABLED', ['shell', 'enabled'], envBool],
-      ['NVIDIA_SMI_PATH', ['nvidia_smi_path'], String],
-      ['OLLAMA_MODELS_DIR', ['ollama_models_dir'], String],
-    ];
-    for (const [name2, path, conv] of map) {
+    for (const [name2, path, conv] of HOST_ENV_VARS) {
       if (e(name2) === undefined) continue;
       if (path[0] === 'ssh' && !e('SSH_HOST') && !raw.hosts[name].ssh) {
         throw new ConfigError(`${name2}: is set but SSH_HOST is not; set SSH_HOST to manage a host over SSH`);
@@ -285,14 +338,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     const path = `keys.${name}`;
     if (!HOST_NAME.test(name)) throw new ConfigError(`${path}: key names must be letters, digits, - or _`);
     const k = check(RawKey, value, path, origins);
-    if (!k.key === !k.sha256) throw new ConfigError(`${origins.get(path) ?? path}: give exactly one of key or sha256`);
+    if (!k.key === !k.sha256) throw new ConfigError(`${keyLabel(origins, path)}: give exactly one of key or sha256`);
     return { name, sha256: k.sha256 ?? sha256(k.key!), scopes: k.scopes };
   });
 
   const hosts: HostConfig[] = Object.entries((raw.hosts ?? {}) as Record<string, unknown>).map(([name, value]) => {
     const path = `hosts.${name}`;
-    if (!HOST_NAME.test(name))
-      throw new ConfigError(`${origins.get(path) ?? path}: host names must be letters, digits, - or _ (at most 63)`);
+    if (!HOST_NAME.test(name)) throw new ConfigError(`${keyLabel(origins, path)}: host names must be letters, digits, - or _ (at most 63)`);
     const h = check(RawHost, value ?? {}, path, origins);
     const transport = h.transport ?? (h.ssh ? 'ssh' : 'local');
     if (transport === 'ssh' && !h.ssh) throw new ConfigError(`${path}.ssh: transport is ssh but no ssh.host is given`);
@@ -308,7 +360,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     if (tunnel && ollamaUrl.startsWith('https:')) {
       const key = h.ollama?.url ? `${path}.ollama.url` : `${path}.ollama_url`;
       throw new ConfigError(
-        `${originOf(origins, key)}: https:// cannot be used through the SSH connection (it already encrypts); use http://, or set OLLAMA_TUNNEL=false (ollama.tunnel: false) to connect directly`,
+        `${keyLabel(origins, key)}: https:// cannot be used through the SSH connection (it already encrypts); use http://, or set OLLAMA_TUNNEL=false (ollama.tunnel: false) to connect directly`,
       );
     }
     const shell = h.shell ?? {};
@@ -359,6 +411,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         allow: shell.allow ?? [],
         deny: shell.deny ?? [],
       },
+      results: { default_max_bytes: h.results?.default_max_bytes ?? DEFAULT_RESULT_MAX_BYTES },
     };
   });
   if (hosts.length === 0) throw new ConfigError('hosts: at least one host is needed');
@@ -366,14 +419,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const defaultHost = top.default_host ?? hosts[0].name;
   if (!hosts.some((h) => h.name === defaultHost)) {
     throw new ConfigError(
-      `${origins.get('default_host') ?? 'default_host'}: no host named "${defaultHost}" (hosts: ${hosts.map((h) => h.name).join(', ')})`,
+      `${keyLabel(origins, 'default_host')}: no host named "${defaultHost}" (hosts: ${hosts.map((h) => h.name).join(', ')})`,
     );
   }
 
   const bind = server.bind_address ?? '127.0.0.1';
   if (!isLoopback(bind) && keys.length === 0) {
     throw new ConfigError(
-      `${origins.get('server.bind_address') ?? 'server.bind_address'}: ${bind} is not a loopback address, so an API key is required; set API_KEY (and READONLY_API_KEY for read-only users)`,
+      `${keyLabel(origins, 'server.bind_address')}: ${bind} is not a loopback address, so an API key is required; set API_KEY (and READONLY_API_KEY for read-only users)`,
     );
   }
 
@@ -395,6 +448,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     cors_origins: server.cors_origins ?? [],
     allowed_hosts: server.allowed_hosts ?? [],
     audit_log: server.audit_log,
+    log_level: server.log_level ?? 'log',
     gpu: {
       sampler: gpu.sampler === undefined || gpu.sampler === 'on' || gpu.sampler === true,
       sample_interval_ms: gpu.sample_interval_ms ?? 1000,

@@ -4,7 +4,7 @@ import { findUiResource, uiResourceList } from '../common/operation.js';
 import type { ToolRunner } from './tool-runner.js';
 
 const INSTRUCTIONS =
-  'Tools to manage GPU hosts: GPU status (nvidia-smi), host resources, Ollama models (pull and create run as jobs: poll ollama_job_status), shell commands and files inside a root directory. Every tool takes an optional `host`; list_hosts names them.';
+  'Tools to manage GPU hosts: GPU status (nvidia-smi), host resources, Ollama models (pull and create run as jobs: poll ollama_job_status), shell commands and files inside a root directory. Tools take `host` when several hosts are configured; list_hosts names them.';
 
 /**
  * A new MCP server for one caller. Never shared between clients or requests: a shared server or

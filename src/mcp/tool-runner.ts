@@ -14,7 +14,7 @@ export interface McpTool {
   title: string;
   description: string;
   inputSchema: JsonSchema;
-  annotations: { title: string; readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean; openWorldHint: boolean };
+  annotations: { readOnlyHint: boolean; destructiveHint?: boolean; idempotentHint?: boolean; openWorldHint: boolean };
   /** MCP Apps (io.modelcontextprotocol/ui): the resource that renders this tool's results. */
   _meta?: { ui: { resourceUri: string } };
 }
@@ -116,13 +116,17 @@ export class ToolRunner {
             title: op.summary,
             description: op.description,
             inputSchema: inputSchemaOf(doc, openApiPath(op), op.method === 'GET' ? 'get' : 'post'),
-            annotations: {
-              title: op.summary,
-              readOnlyHint: op.scope === 'read',
-              destructiveHint: op.destructive ?? false,
-              idempotentHint: op.idempotent ?? op.scope === 'read',
-              openWorldHint: false,
-            },
+            // tools/list goes into every prompt: no annotations.title (the title says the same), and no
+            // destructive or idempotent hint on read-only tools (the spec gives them meaning only for writes).
+            annotations:
+              op.scope === 'read'
+                ? { readOnlyHint: true, openWorldHint: false }
+                : {
+                    readOnlyHint: false,
+                    destructiveHint: op.destructive ?? false,
+                    idempotentHint: op.idempotent ?? false,
+                    openWorldHint: false,
+                  },
             ...(op.uiResourceUri ? { _meta: { ui: { resourceUri: op.uiResourceUri } } } : {}),
           },
         ]),

@@ -2,15 +2,19 @@ import type { INestApplication, Type } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { getMetadataStorage } from 'class-validator';
 import { AREAS, findOperation, openApiPath, operations } from '../common/operation.js';
+import { withReachableSchemas } from './reachable-schemas.js';
 
 export const PROFILES = ['readonly', ...AREAS] as const;
 export type Profile = (typeof PROFILES)[number];
 
 const DESCRIPTION = `Manage a GPU host from a chat: GPU status (nvidia-smi), host resources, Ollama models, shell commands and files.
-Every operation takes an optional \`host\` (see list_hosts). Errors are JSON objects {statusCode, error, code, message} whose message says what to do.`;
+Operations take \`host\` when several hosts are configured (see list_hosts). Errors are JSON objects {statusCode, error, code, message} whose message says what to do.`;
 
-/** Builds the OpenAPI document from the running application's controllers (never dials a host). */
-export function buildOpenApi(app: INestApplication, version: string): OpenAPIObject {
+/**
+ * Builds the OpenAPI document from the running application's controllers (never dials a host). `hosts`
+ * are the configured host names: the `host` input is advertised only when there is a choice.
+ */
+export function buildOpenApi(app: INestApplication, version: string, hosts: readonly string[], defaultHost?: string): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('gpu-host-tools')
     .setDescription(DESCRIPTION)
@@ -26,6 +30,7 @@ export function buildOpenApi(app: INestApplication, version: string): OpenAPIObj
   doc.tags = AREAS.map((name) => ({ name }));
   markIntegers(doc);
   markHtmlAnswers(doc);
+  shapeInputsForModels(doc, hosts, defaultHost ?? hosts[0]);
   return doc;
 }
 
@@ -39,6 +44,64 @@ function markHtmlAnswers(doc: OpenAPIObject): void {
       description: 'A self-contained HTML page (inline styles and script, no external requests), sent with Content-Disposition: inline.',
       content: { 'text/html': { schema: { type: 'string' } } },
     };
+  }
+}
+
+/**
+ * Open WebUI puts every tool's input schema into every chat request, and small local models have a 4k
+ * context, so the inputs say only what a model needs to call them right. Patterns and length or range
+ * bounds leave the served schema (the validators still apply them and their messages name the rule; the
+ * descriptions give the ranges a model needs): Ollama's model-name rule alone was ~100 tokens on each of
+ * a dozen fields. `host` is left out when only one host is configured
+ * (a `host` naming it is still accepted) and is otherwise an enum of the configured names.
+ */
+const VALIDATION_ONLY = ['pattern', 'minLength', 'maxLength', 'minItems', 'maxItems', 'minimum', 'maximum', 'additionalProperties'];
+
+function shapeInputsForModels(doc: OpenAPIObject, hosts: readonly string[], defaultHost: string | undefined): void {
+  const schemas = (doc.components?.schemas ?? {}) as Record<string, Record<string, any>>;
+  const hostSchema = { type: 'string', enum: [...hosts] };
+  // The enum already lists the names (Open WebUI appends "Possible values: ..."); say only which is used by default.
+  const hostDescription = `Default: ${defaultHost}.`;
+  const shapeHost = (props: Record<string, any> | undefined) => {
+    if (!props?.host) return;
+    if (hosts.length > 1) props.host = { ...hostSchema, description: hostDescription };
+    else delete props.host;
+  };
+  // `properties` maps field names to schemas: a field may be called "pattern" (files_search).
+  const stripBounds = (node: unknown, seen: Set<string>, propertyMap = false): void => {
+    if (Array.isArray(node)) return node.forEach((n) => stripBounds(n, seen));
+    if (!node || typeof node !== 'object') return;
+    const obj = node as Record<string, unknown>;
+    if (typeof obj.$ref === 'string') {
+      const name = obj.$ref.replace('#/components/schemas/', '');
+      if (!seen.has(name)) {
+        seen.add(name);
+        stripBounds(schemas[name], seen);
+      }
+      return;
+    }
+    if (!propertyMap)
+      for (const k of VALIDATION_ONLY) if (k in obj && (k !== 'additionalProperties' || obj.type === 'object')) delete obj[k];
+    for (const [k, v] of Object.entries(obj)) stripBounds(v, seen, !propertyMap && k === 'properties');
+  };
+  const seen = new Set<string>();
+  for (const op of operations()) {
+    const item = (doc.paths[openApiPath(op)] as Record<string, any>)?.[op.method.toLowerCase()];
+    if (!item) continue;
+    const params: Array<Record<string, any>> = item.parameters ?? [];
+    item.parameters = params.filter((p) => p.name !== 'host' || hosts.length > 1);
+    for (const p of item.parameters) {
+      if (p.name !== 'host') continue;
+      p.schema = { ...hostSchema };
+      p.description = hostDescription;
+    }
+    stripBounds(item.parameters, seen);
+    const body = schemas[op.input.name];
+    if (item.requestBody && body) {
+      shapeHost(body.properties);
+      seen.add(op.input.name);
+      stripBounds(body, seen);
+    }
   }
 }
 
@@ -83,5 +146,5 @@ export function profileOf(doc: OpenAPIObject, profile: Profile): OpenAPIObject {
     );
     if (Object.keys(kept).length) paths[path] = kept;
   }
-  return { ...doc, info: { ...doc.info, title: `${doc.info.title} (${profile})` }, paths };
+  return withReachableSchemas({ ...doc, info: { ...doc.info, title: `${doc.info.title} (${profile})` }, paths });
 }

@@ -108,10 +108,17 @@ describe.each(['ssh', 'local'] as const)('files over the %s transport', (transpo
     it('stops at 1000 entries and says so', async () => {
       mkdirSync(at('many'));
       for (let i = 0; i < 1005; i++) writeFileSync(at('many', `f${String(i).padStart(4, '0')}`), '');
-      const res = await get('/files/list', { path: 'many' });
+      const res = await get('/files/list', { path: 'many', max_entries: '1000' });
       expect(res.status).toBe(200);
       expect(res.body.entries).toHaveLength(1000);
       expect(res.body.truncated).toBe(true);
+      expect(res.body.note).toContain('1000 of more than 1000 entries');
+      // Without max_entries the answer is cut to the default answer size, and says how to get more.
+      const byDefault = await get('/files/list', { path: 'many' });
+      expect(byDefault.text.length).toBeLessThanOrEqual(12 * 1024);
+      expect(byDefault.body.entries.length).toBeLessThan(1000);
+      expect(byDefault.body.entries[0].name).toBe('f0000');
+      expect(byDefault.body.note).toContain('Pass max_entries');
     });
 
     it('says what to do for a missing path, and for a file given to list', async () => {

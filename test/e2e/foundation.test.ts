@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { call, runCli, startServer, type RunningServer, sshEnv } from '../support/server.js';
 import { sharedSshd as sshdInfo } from '../support/context.js';
@@ -27,12 +29,12 @@ describe('configuration at start-up', () => {
   it('names the environment variable of a bad value', async () => {
     const r = await runCli(['serve'], { PORT: 'eighty' });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^gpu-host-tools: configuration error: PORT: /);
+    expect(r.stderr).toMatch(/^gpu-host-tools: configuration error: PORT \/ server\.port: "eighty" is not a number$/m);
   });
 
   it('names the YAML path of a bad value', async () => {
     const { writeFileSync, mkdtempSync } = await import('node:fs');
-    const dir = mkdtempSync('/tmp/ght-config-');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ght-config-'));
     writeFileSync(`${dir}/c.yaml`, 'hosts:\n  gpu:\n    transport: ssh\n    ssh:\n      host: 10.0.0.1\n      port: 70000\n');
     const r = await runCli(['serve'], { CONFIG_FILE: `${dir}/c.yaml`, PORT: '0' });
     expect(r.code).toBe(1);

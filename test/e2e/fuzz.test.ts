@@ -741,7 +741,9 @@ describe('fuzzing every operation with invalid input', () => {
     const PATHS = [...TRAVERSAL, '\ud800', '\u202eevil', 'a\u0000b'];
     const cases = OPS.filter((op) => op.method === 'GET').flatMap((op) =>
       op.fields
+        // files_search's `pattern` is a name glob, never resolved as a path ("..", "\u202eevil" are names it may match).
         .filter((f) => f.schema.type === 'string' && !f.schema.pattern && !f.schema.format && !f.schema.enum && f.in === 'query')
+        .filter((f) => !(op.id === 'files_search' && f.name === 'pattern'))
         .map((f) => [op.id, f.name, op] as const),
     );
 

@@ -141,7 +141,7 @@ describe('GPU sampler and gpu_history', () => {
     );
     expect(server.output()).toContain(`GPU sampler on host 'whisper' stopped after ${IDLE_SECONDS} s without a GPU call`);
     expect(server.output()).not.toMatch(/gpu-host-tools:sample/); // the command itself is never logged
-  });
+  }, 90_000);
 
   it('restarts after sshd is restarted (the connection dropped under it)', async () => {
     await until('a sampled answer', async () => ((s) => (fromSample(s) ? s : undefined))(await status()));
@@ -161,7 +161,7 @@ describe('GPU sampler and gpu_history', () => {
     const before = queries();
     await sleep(1500);
     expect(queries()).toBeGreaterThan(before);
-  });
+  }, 90_000);
 
   it('relearns after a driver change and samples the new driver (versions and fields)', async () => {
     await until('a sampled answer', async () => ((s) => (fromSample(s) ? s : undefined))(await status()));
@@ -258,5 +258,5 @@ describe('GPU sampler and gpu_history', () => {
     } finally {
       await narrow.stop();
     }
-  });
+  }, 90_000);
 });

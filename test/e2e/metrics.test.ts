@@ -177,7 +177,7 @@ describe('/metrics', () => {
       }
     }
     expect(captured(L40S_IDLE, 'power.draw')).not.toBe(captured(L40S_LOAD, 'power.draw'));
-  });
+  }, 120_000); // waits for the 10 s scrape cache to roll over, several times
 
   it('ght_gpu_up goes to 0 while nvidia-smi fails, logged once per change of state, and back to 1', async () => {
     setNvidiaSmiScenario(nvidia.binDir, 'driver-not-loaded');
@@ -201,7 +201,7 @@ describe('/metrics', () => {
     await until('ght_gpu_up 1', async () => (sample(await scrape(), 'ght_gpu_up', { host: 'box' }) === 1 ? true : undefined));
     expect(server.output().split("GPU metrics for host 'box' are back").length - 1).toBe(1);
     expect(server.output()).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/); // no stack trace in the log
-  });
+  }, 120_000); // waits for the 10 s scrape cache to roll over, several times
 
   it('ght_ssh_connection_state and ght_ssh_reconnects follow a drop and the reconnect', async () => {
     await call(server.url, 'GET', '/gpu/status', { key: READ, query: { host: 'whisper' } });

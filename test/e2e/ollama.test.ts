@@ -392,7 +392,8 @@ describe('ollama tools over REST against a fake Ollama', () => {
     const read = await connectMcp(server.url, READ);
     try {
       const tools = new Map((await full.client.listTools()).tools.map((t) => [t.name, t]));
-      expect(tools.get('ollama_list_models')?.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
+      // Read-only tools carry no destructive/idempotent hints: MCP gives them meaning only for writes.
+      expect(tools.get('ollama_list_models')?.annotations).toEqual({ readOnlyHint: true, openWorldHint: false });
       expect(tools.get('ollama_pull_model')?.annotations).toMatchObject({
         readOnlyHint: false,
         destructiveHint: false,
@@ -401,7 +402,7 @@ describe('ollama tools over REST against a fake Ollama', () => {
       for (const name of ['ollama_delete_model', 'ollama_create_model', 'ollama_copy_model']) {
         expect(tools.get(name)?.annotations, name).toMatchObject({ readOnlyHint: false, destructiveHint: true });
       }
-      expect(Object.keys(tools.get('ollama_cancel_job')?.inputSchema.properties ?? {}).sort()).toEqual(['host', 'job_id']);
+      expect(Object.keys(tools.get('ollama_cancel_job')?.inputSchema.properties ?? {}).sort()).toEqual(['job_id']); // one host: no host input
       expect(tools.get('ollama_create_model')?.inputSchema.properties?.parameters).toMatchObject({
         type: 'object',
         description: expect.stringContaining('temperature'),

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { call, startServer, type RunningServer } from '../support/server.js';
@@ -34,7 +36,7 @@ describe.each(['ssh', 'local'] as const)('shell_exec over the %s transport', (tr
 
   beforeAll(async () => {
     const sshd = sharedSshd();
-    const dir = mkdtempSync('/tmp/ght-shell-');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ght-shell-'));
     auditFile = `${dir}/audit.jsonl`;
     const hostBlock =
       transport === 'ssh'

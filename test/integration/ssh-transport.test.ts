@@ -315,17 +315,17 @@ describe('SshTransport host key verification', () => {
     const t = transportFor(sshd, { knownHostsPath: empty });
     const err = await appError(t.exec('true', defaults));
     expect(err.status).toBe(503);
-    expect(err.code).toBe('HOST_KEY_MISMATCH');
+    expect(err.code).toBe('HOST_KEY_UNKNOWN');
     expect(err.message).toContain(sshd.hostKeyFingerprint);
     expect(err.message).toContain(`ssh-keyscan -p ${sshd.port} 127.0.0.1 >> ${empty}`);
-    expect(err.message).toContain('host_key_fingerprint');
+    expect(err.message).toContain('SSH_HOST_KEY_FINGERPRINT / host_key_fingerprint');
     expect(t.status()).toMatchObject({ state: 'failed', lastError: err.message });
     await t.close();
   });
 
   it('a missing known_hosts file counts as empty (refused, not crashed)', async () => {
     const t = transportFor(sshd, { knownHostsPath: path.join(dir, 'does-not-exist') });
-    expect((await appError(t.probe())).code).toBe('HOST_KEY_MISMATCH');
+    expect((await appError(t.probe())).code).toBe('HOST_KEY_UNKNOWN');
     await t.close();
   });
 

@@ -7,6 +7,8 @@ import type { SshdInfo } from './sshd.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     sshd: SshdInfo;
+    /** The run's temporary directory (TMPDIR of every worker and spawned server); removed at the end. */
+    runTempDir: string;
   }
 }
 

@@ -13,13 +13,20 @@ export interface RunningServer {
 /** The built CLI as shipped (the bundle); tests run the real server process (see vitest.config.ts). */
 export const CLI = resolve(process.env.GHT_DIST ?? 'dist/bundle', 'cli.js');
 
+/** What every spawned server inherits: TMPDIR keeps its temporary files inside the run's directory. */
+export const BASE_ENV = { PATH: process.env.PATH, HOME: process.env.HOME, USER: process.env.USER, TMPDIR: process.env.TMPDIR };
+
 /**
  * Starts `node dist/cli.js serve` with only the given environment (plus PATH and HOME) on a free port
  * and resolves once it prints its URL.
  */
-export async function startServer(env: Record<string, string | undefined> = {}, timeoutMs = 15_000): Promise<RunningServer> {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, USER: process.env.USER, PORT: '0', ...env },
+export async function startServer(
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 15_000,
+  args: string[] = [],
+): Promise<RunningServer> {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], {
+    env: { ...BASE_ENV, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -31,7 +38,8 @@ export async function startServer(env: Record<string, string | undefined> = {}, 
       const m = /listening on (http:\/\/\S+?) /.exec(output);
       if (m) {
         clearTimeout(timer);
-        resolveUrl(m[1].replace('[::1]', '127.0.0.1'));
+        // A wildcard bind (0.0.0.0, ::) is reached at loopback.
+        resolveUrl(m[1].replace(/\[::1?\]|0\.0\.0\.0/, '127.0.0.1'));
       }
     };
     child.stdout!.on('data', onData);
@@ -56,7 +64,7 @@ export async function startServer(env: Record<string, string | undefined> = {}, 
 /** Runs the CLI to completion (e.g. a bad configuration) and returns its exit code and output. */
 export async function runCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 15_000) {
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, USER: process.env.USER, ...env },
+    env: { ...BASE_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -1,4 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import os from 'node:os';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +10,7 @@ import { ConfigError, loadConfig } from '../../src/config/load-config.js';
 const tempDirs: string[] = [];
 afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const yamlFile = (text: string) => {
-  const dir = mkdtempSync('/tmp/ght-cfg-');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ght-cfg-'));
   tempDirs.push(dir);
   writeFileSync(`${dir}/c.yaml`, text);
   return `${dir}/c.yaml`;
@@ -89,21 +91,72 @@ describe('loadConfig', () => {
   });
 
   it('names the environment variable or YAML path of a bad value in one line', () => {
-    expect(error({ PORT: 'x' })).toMatch(/^PORT: /);
-    expect(error({ SSH_HOST: 'h', SSH_PORT: '99999' })).toMatch(/^SSH_PORT: must not be greater than 65535/);
-    expect(error({ SHELL_ENABLED: 'maybe' })).toMatch(/^SHELL_ENABLED: /);
+    expect(error({ PORT: 'x' })).toBe('PORT / server.port: "x" is not a number');
+    expect(error({ SSH_HOST: 'h', SSH_PORT: '99999' })).toBe('SSH_PORT / hosts.default.ssh.port: must not be greater than 65535');
+    expect(error({ SHELL_ENABLED: 'maybe' })).toBe('SHELL_ENABLED / hosts.local.shell.enabled: "maybe" is not true or false');
     expect(error({ SSH_PORT: '22' })).toMatch(/^SSH_PORT: is set but SSH_HOST is not/);
-    expect(error({ OLLAMA_URL: 'ftp://x' })).toMatch(/^OLLAMA_URL: must be an http/);
+    expect(error({ OLLAMA_URL: 'ftp://x' })).toMatch(/^OLLAMA_URL \/ hosts\.local\.ollama_url: must be an http/);
     expect(error({ API_KEY: 'short' })).toMatch(/^API_KEY: must be at least 16 characters/);
-    expect(error({ BIND_ADDRESS: '0.0.0.0' })).toMatch(/^BIND_ADDRESS: .*API_KEY/);
+    expect(error({ BIND_ADDRESS: '0.0.0.0' })).toMatch(/^BIND_ADDRESS \/ server\.bind_address: .*API_KEY/);
     expect(error({ CONFIG_FILE: yamlFile('hosts:\n  a:\n    shell: {deny: ["("]}\n') })).toMatch(
       /^hosts\.a\.shell\.deny\[0\]: not a valid regular expression/,
     );
     expect(error({ CONFIG_FILE: yamlFile('hosts:\n  a: {transport: ssh}\n') })).toMatch(/^hosts\.a\.ssh: /);
-    expect(error({ CONFIG_FILE: yamlFile('nonsense: 1\n') })).toMatch(/^nonsense: /);
-    expect(error({ CONFIG_FILE: yamlFile('default_host: zzz\nhosts:\n  a: {}\n') })).toMatch(/^default_host: no host named "zzz"/);
+    expect(error({ CONFIG_FILE: yamlFile('nonsense: 1\n') })).toBe('nonsense: unknown key');
+    expect(error({ CONFIG_FILE: yamlFile('default_host: zzz\nhosts:\n  a: {}\n') })).toMatch(
+      /^default_host \(env DEFAULT_HOST\): no host named "zzz"/,
+    );
     expect(error({ CONFIG_FILE: '/nonexistent.yaml' })).toMatch(/^CONFIG_FILE: cannot read/);
     expect(error({ CONFIG_FILE: yamlFile('a: [\n') })).toMatch(/^CONFIG_FILE: .* is not valid YAML/);
+  });
+
+  it('names the environment variable as well as the YAML key, whichever of them set the value', () => {
+    expect(error({ SSH_HOST: 'h', SSH_HOST_KEY_FINGERPRINT: 'MD5:aa' })).toBe(
+      'SSH_HOST_KEY_FINGERPRINT / hosts.default.ssh.host_key_fingerprint: must look like SHA256:<43 base64 characters>',
+    );
+    const fromYaml = yamlFile('hosts:\n  gpu:\n    ssh: {host: h, host_key_fingerprint: "MD5:aa"}\n');
+    expect(error({ CONFIG_FILE: fromYaml })).toBe(
+      'hosts.gpu.ssh.host_key_fingerprint (env SSH_HOST_KEY_FINGERPRINT): must look like SHA256:<43 base64 characters>',
+    );
+    expect(error({ CONFIG_FILE: yamlFile('hosts:\n  box: {nvidia_smi_path: ""}\n') })).toBe(
+      'hosts.box.nvidia_smi_path (env NVIDIA_SMI_PATH): must be longer than or equal to 1 characters',
+    );
+    expect(error({ CONFIG_FILE: yamlFile('server: {port: 70000}\n') })).toBe('server.port (env PORT): must not be greater than 65535');
+    expect(error({ CONFIG_FILE: yamlFile('server: {port: eighty}\n') })).toBe('server.port (env PORT): "eighty" is not a number');
+    expect(error({ PORT: '80a' })).toBe('PORT / server.port: "80a" is not a number');
+    expect(error({ PORT: 'x'.repeat(100) })).toMatch(/^PORT \/ server\.port: "x{40}…" is not a number$/);
+  });
+
+  it('says "required" for a missing key, not the rules a value would have to follow', () => {
+    expect(error({ CONFIG_FILE: yamlFile('hosts:\n  gpu:\n    ssh: {port: 22}\n') })).toBe('hosts.gpu.ssh.host (env SSH_HOST): required');
+    expect(error({ CONFIG_FILE: yamlFile('keys:\n  admin: {key: "0123456789abcdef0123"}\n') })).toBe('keys.admin.scopes: required');
+  });
+
+  it('names the nearest known key for an unknown one', () => {
+    expect(error({ CONFIG_FILE: yamlFile('hosts:\n  gpu: {nvidia_smi: /usr/bin/nvidia-smi}\n') })).toBe(
+      'hosts.gpu.nvidia_smi: unknown key (did you mean nvidia_smi_path?)',
+    );
+    expect(error({ CONFIG_FILE: yamlFile('hosts:\n  gpu:\n    ssh: {host: h, prot: 22}\n') })).toBe(
+      'hosts.gpu.ssh.prot: unknown key (did you mean port?)',
+    );
+    expect(error({ CONFIG_FILE: yamlFile('sever: {port: 1}\n') })).toBe('sever: unknown key (did you mean server?)');
+    expect(error({ CONFIG_FILE: yamlFile('zzzzzz: 1\n') })).toBe('zzzzzz: unknown key');
+  });
+
+  it('says what YAML did to an unquoted digest or key, and how to fix it', () => {
+    const zeros = '0'.repeat(64);
+    expect(error({ CONFIG_FILE: yamlFile(`keys:\n  admin: {sha256: ${zeros}, scopes: [read]}\n`) })).toBe(
+      'keys.admin.sha256: must be 64 lowercase hex characters; YAML read this as the number 0: quote the value',
+    );
+    expect(error({ CONFIG_FILE: yamlFile('keys:\n  admin: {key: 12345678901234567890, scopes: [read]}\n') })).toMatch(
+      /^keys\.admin\.key: .*; YAML read this as the number 12345678901234567000: quote the value$/,
+    );
+    expect(error({ CONFIG_FILE: yamlFile('hosts:\n  gpu: {ssh: {host: h, user: true}}\n') })).toMatch(
+      /^hosts\.gpu\.ssh\.user \(env SSH_USER\): .*; YAML read this as true: quote the value$/,
+    );
+    // Quoted, the same digest is accepted.
+    const quoted = loadConfig({ CONFIG_FILE: yamlFile(`keys:\n  admin: {sha256: "${zeros}", scopes: [read]}\n`) });
+    expect(quoted.keys).toEqual([{ name: 'admin', sha256: zeros, scopes: ['read'] }]);
   });
 
   it('gpu: sampler on, 1 s readings, 10 minutes idle, history auto by default; YAML and env set them', () => {

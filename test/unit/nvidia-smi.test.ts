@@ -446,6 +446,22 @@ describe('failures', () => {
     },
   );
 
+  it('names the account and both spellings of the setting, and speaks of SSH only for an ssh host', () => {
+    const { stdout, stderr } = framed([{ name: 'gpu', stdout: '', stderr: 'sh: 1: nvidia-smi: not found\n', exit: 127 }]);
+    const overSsh = errorOf(() => parseGpuStatus('whisper', stdout, stderr, 0, 'ssh'));
+    expect(overSsh.message).toContain('not on the PATH of the SSH account');
+    expect(overSsh.message).toContain("NVIDIA_SMI_PATH (YAML: the host's nvidia_smi_path)");
+    const local = errorOf(() => parseGpuStatus('local', stdout, stderr, 0, 'local'));
+    expect(local.message).toContain('not on the PATH of the account gpu-host-tools runs as');
+    expect(local.message).toContain('NVIDIA_SMI_PATH');
+    expect(local.message).not.toMatch(/ssh/i);
+    const notExecutable = framed([{ name: 'gpu', stdout: '', stderr: 'sh: 1: /opt/nv/nvidia-smi: Permission denied\n', exit: 126 }]);
+    const denied = errorOf(() => parseGpuStatus('local', notExecutable.stdout, notExecutable.stderr, 0, 'local'));
+    expect(denied.message).toContain('NVIDIA_SMI_PATH / nvidia_smi_path');
+    expect(denied.message).toContain('cannot be executed by the account gpu-host-tools runs as');
+    expect(denied.message).not.toMatch(/ssh/i);
+  });
+
   it('NVML driver/library mismatch: reboot after the driver upgrade', () => {
     const { stdout, stderr } = framed([{ name: 'gpu', stdout: read(FIX, 'errors', 'nvml-driver-library-mismatch.txt'), exit: 18 }]);
     const err = errorOf(() => parseGpuStatus('whisper', stdout, stderr, 0));

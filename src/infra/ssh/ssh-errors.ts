@@ -169,7 +169,7 @@ export function hostKeyError(t: SshTarget, p: HostKeyProblem): AppError {
   const scan = p.knownHostsPath
     ? `\`ssh-keyscan -p ${t.port} ${t.host} >> ${p.knownHostsPath}\` (compare the fingerprint first)`
     : `\`ssh-keyscan -p ${t.port} ${t.host} >> ~/.ssh/known_hosts\` and configure that known_hosts file`;
-  const trust = `trust it with ${scan} or pin host_key_fingerprint: ${p.fingerprint}`;
+  const trust = `trust it with ${scan} or pin it (SSH_HOST_KEY_FINGERPRINT / host_key_fingerprint): ${p.fingerprint}`;
   let message: string;
   switch (p.verdict) {
     case 'unknown':
@@ -190,11 +190,12 @@ export function hostKeyError(t: SshTarget, p: HostKeyProblem): AppError {
       break;
     case 'pin-mismatch':
       message =
-        `SSH host key of ${t.address} does not match the pinned host_key_fingerprint ${p.pinned}: the server presented ${p.keyType} ${p.fingerprint}, ` +
+        `SSH host key of ${t.address} does not match the pinned fingerprint ${p.pinned} (SSH_HOST_KEY_FINGERPRINT / host_key_fingerprint): the server presented ${p.keyType} ${p.fingerprint}, ` +
         `so the host was reinstalled or someone is intercepting the connection; only if the change is expected, pin the new fingerprint or ${trust.replace(/ or pin .*$/, '')}.`;
       break;
   }
-  return new AppError(503, 'HOST_KEY_MISMATCH', message);
+  // A key never seen before is a set-up step (trust it once); a changed or revoked key is an alarm.
+  return new AppError(503, p.verdict === 'unknown' ? 'HOST_KEY_UNKNOWN' : 'HOST_KEY_MISMATCH', message);
 }
 
 /**

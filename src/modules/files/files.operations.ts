@@ -21,12 +21,6 @@ import {
 } from './dto/files.dto.js';
 import { FilesService } from './files.service.js';
 
-// Every files operation works inside the host's files root (files_root; by default the SSH account's
-// home). Paths may be absolute or relative to the root; anything that resolves outside it, through ".."
-// or a symbolic link, is refused with 403 PATH_OUTSIDE_ROOT.
-const JAIL =
-  "Paths are absolute or relative to the files root (the account's home unless configured); paths leading outside it, also through symlinks, are refused with 403.";
-
 export const filesList = defineOperation({
   id: 'files_list',
   area: 'files',
@@ -34,7 +28,7 @@ export const filesList = defineOperation({
   path: '/files/list',
   scope: 'read',
   summary: 'List a directory',
-  description: `Lists the entries of a directory on the host: name, absolute path, type (file/directory/symlink/other), size in bytes, modification time and permission bits, sorted by name, at most 1000 (truncated says when there are more). Use it to see what is in a directory before reading or changing files; omit path for the files root. ${JAIL}`,
+  description: "Lists a directory's entries with type, size and modification time.",
   input: FilesListInput,
   output: FilesListResult,
   service: FilesService,
@@ -48,7 +42,7 @@ export const filesRead = defineOperation({
   path: '/files/read',
   scope: 'read',
   summary: 'Read a file (paged)',
-  description: `Reads a file on the host, one page at a time: max_bytes bytes (default 256 KiB, at most 4 MiB) from offset. Returns content (UTF-8 text, or base64 when the bytes are not text; encoding says which), size_bytes, truncated and next_offset (pass it as offset to read on; null at the end), sha256 of the whole file (for files up to 8 MiB; pass it as expected_sha256 to files_write/files_edit) and modified_at. Use it to show a Modelfile or a config, or the end of a log (offset = size_bytes - max_bytes). ${JAIL}`,
+  description: 'Reads a file page by page: content, size_bytes, next_offset, sha256.',
   input: FilesReadInput,
   output: FilesReadResult,
   service: FilesService,
@@ -62,7 +56,7 @@ export const filesStat = defineOperation({
   path: '/files/stat',
   scope: 'read',
   summary: 'Describe a file or directory',
-  description: `Reports whether a path exists on the host and what it is: absolute path (symlinks resolved), type, size in bytes, modification time and permission bits. Use it to check that a file exists or how big it is before reading it; a missing path is a 404. ${JAIL}`,
+  description: 'Type, size and modification time of a path (404 if missing).',
   input: FilesStatInput,
   output: FilesStatResult,
   service: FilesService,
@@ -76,7 +70,7 @@ export const filesSearch = defineOperation({
   path: '/files/search',
   scope: 'read',
   summary: 'Find files by name pattern',
-  description: `Finds files and directories whose name matches a glob pattern (like find -name: "*.gguf", "Modelfile*", "config.y?ml") anywhere under a directory, shallowest first, without following symlinked directories. Returns the matches (same fields as files_list), and stops early at max_results (default 100), after 100000 entries or after 10 s; truncated and stopped_reason say so. Use it to locate a file when you do not know its directory. ${JAIL}`,
+  description: 'Finds files by name pattern under a directory, e.g. every "Modelfile*".',
   input: FilesSearchInput,
   output: FilesSearchResult,
   service: FilesService,
@@ -90,7 +84,7 @@ export const filesWrite = defineOperation({
   path: '/files/write',
   scope: 'write',
   summary: 'Create or replace a file',
-  description: `Writes the complete content of a file on the host (UTF-8 text, or base64 with encoding "base64"; at most 10 MiB), creating it or replacing it atomically (temp file + rename; a replaced file keeps its permissions). Pass expected_sha256 from files_read to refuse the write (409) if the file changed since; create_parents creates missing directories. Returns the path, size, sha256 and whether the file was created. To change part of a text file prefer files_edit. ${JAIL}`,
+  description: 'Writes a whole file atomically, creating or replacing it. To change part of a text file use files_edit.',
   input: FilesWriteInput,
   output: FilesWriteResult,
   service: FilesService,
@@ -106,7 +100,7 @@ export const filesEdit = defineOperation({
   path: '/files/edit',
   scope: 'write',
   summary: 'Edit a text file by replacing exact text',
-  description: `Changes a UTF-8 text file on the host by exact text replacement: each edit's old_text must occur exactly once (409 names the edit that was not found or found several times, and nothing is changed); edits apply in order. Returns a unified diff of the change; with dry_run it only returns the diff. Written atomically, like files_write. Use it for "set temperature to 0.6 in the Modelfile": read the file, then replace the exact line. ${JAIL}`,
+  description: 'Edits a text file by exact replacements and returns the diff. Use it for "set temperature to 0.6 in that Modelfile".',
   input: FilesEditInput,
   output: FilesEditResult,
   service: FilesService,
@@ -120,7 +114,7 @@ export const filesMkdir = defineOperation({
   path: '/files/mkdir',
   scope: 'write',
   summary: 'Create a directory',
-  description: `Creates a directory on the host, with any missing parents (like mkdir -p). Returns its absolute path and created: false when it already existed. ${JAIL}`,
+  description: 'Creates a directory and any missing parents (mkdir -p).',
   input: FilesMkdirInput,
   output: FilesMkdirResult,
   service: FilesService,
@@ -134,7 +128,7 @@ export const filesMove = defineOperation({
   path: '/files/move',
   scope: 'write',
   summary: 'Move or rename a file or directory',
-  description: `Moves or renames a file, directory or symlink on the host; "to" is the full new path (its directory must exist). An existing file at "to" is replaced only with overwrite: true (else 409); a directory at "to" is never replaced. Both paths must be inside the files root. Returns the absolute old and new paths. ${JAIL}`,
+  description: 'Moves or renames a file or directory.',
   input: FilesMoveInput,
   output: FilesMoveResult,
   service: FilesService,
@@ -148,7 +142,7 @@ export const filesDelete = defineOperation({
   path: '/files/delete',
   scope: 'write',
   summary: 'Delete a file or directory',
-  description: `Deletes a file or symlink (the link itself, never its target) on the host; a directory only with recursive: true, which deletes everything in it without following symlinks. The files root itself cannot be deleted (403). Returns the path, its type and how many entries were removed. This cannot be undone. ${JAIL}`,
+  description: 'Deletes a file or symlink, or a directory with recursive: true. Cannot be undone.',
   input: FilesDeleteInput,
   output: FilesDeleteResult,
   service: FilesService,

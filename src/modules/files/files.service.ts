@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { AppError, badRequest, conflict, notFound, tooLarge } from '../../common/errors.js';
+import { countThatFit, defaultPageBytes } from '../../common/result-budget.js';
 import { isFsError, type DirEntry, type FileStats, type FileSystem, type FileType } from '../../infra/files/file-system.js';
 import { HostRegistry, type Host } from '../../infra/host-registry.js';
 import {
@@ -89,8 +90,23 @@ export class FilesService {
       throw badRequest(`${dir.path} on host '${ctx.host.name}' is a file, not a directory; use files_read or files_stat for it.`);
     }
     const listing = await this.io(ctx, `list ${dir.path}`, () => ctx.fs.readDir(dir.path, FILES_LIMITS.listMaxEntries));
-    const entries = listing.entries.map((e) => toEntry(dir.path, e)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return { path: dir.path, entries, truncated: listing.truncated };
+    const all = listing.entries.map((e) => toEntry(dir.path, e)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const shown = input.max_entries ?? countThatFit(all, ctx.host.config.results.default_max_bytes);
+    const entries = all.slice(0, shown);
+    const truncated = listing.truncated || entries.length < all.length;
+    if (!truncated) return { path: dir.path, entries, truncated };
+    const total = listing.truncated ? `more than ${all.length}` : String(all.length);
+    return {
+      path: dir.path,
+      entries,
+      truncated,
+      note:
+        `Showing ${entries.length} of ${total} entries, sorted by name. ` +
+        (entries.length < FILES_LIMITS.listMaxEntries
+          ? `Pass max_entries (at most ${FILES_LIMITS.listMaxEntries}) for more, or `
+          : 'Use ') +
+        'files_search with a name pattern to find specific files.',
+    };
   }
 
   async files_stat(input: FilesStatInput): Promise<FilesStatResult> {
@@ -115,7 +131,7 @@ export class FilesService {
           `Invalid input: offset ${offset} is past the end of ${r.path} (${size} bytes); read from an offset between 0 and ${size}.`,
         );
       }
-      const want = Math.min(input.max_bytes ?? FILES_LIMITS.readDefaultBytes, size - offset);
+      const want = Math.min(input.max_bytes ?? defaultPageBytes(ctx.host.config.results.default_max_bytes), size - offset);
       const bytes = await this.io(ctx, `read ${r.path}`, () => handle.read(offset, want));
       const page = toPage(bytes, offset + bytes.length >= size);
       const end = offset + page.length;
@@ -135,6 +151,14 @@ export class FilesService {
         length_bytes: page.length,
         truncated: end < size,
         next_offset: end < size ? end : null,
+        ...(end < size
+          ? {
+              note:
+                `Bytes ${offset}-${end} of ${size} shown. Read on with offset ${end}` +
+                (size - end > page.length ? `, or the end with offset ${size - page.length}` : '') +
+                `; max_bytes (at most ${FILES_LIMITS.readMaxBytes}) reads more at once.`,
+            }
+          : {}),
         sha256: hash,
         ...(note ? { sha256_note: note } : {}),
         modified_at: isoTime(stats.mtimeMs),
@@ -207,14 +231,23 @@ export class FilesService {
         }
       }
     }
+    const shown = input.max_results === undefined ? countThatFit(matches, ctx.host.config.results.default_max_bytes) : matches.length;
+    if (shown < matches.length) stopped = 'max_results';
     return {
       path: dir.path,
       pattern: input.pattern,
-      matches,
+      matches: matches.slice(0, shown),
       truncated: stopped !== null,
       stopped_reason: stopped,
       entries_visited: visited,
       unreadable_directories: unreadable,
+      ...(stopped === 'max_results'
+        ? {
+            note: `Stopped after ${shown} matches. Pass max_results (at most ${FILES_LIMITS.searchMaxResults}) for more, or search a narrower path or pattern.`,
+          }
+        : stopped
+          ? { note: `Stopped early (${stopped}) after looking at ${visited} entries; search a narrower path.` }
+          : {}),
     };
   }
 

@@ -10,7 +10,7 @@ export const gpuStatus = defineOperation({
   scope: 'read',
   summary: 'GPU utilization, memory, temperature, power and processes',
   description:
-    'Reads nvidia-smi on the host: driver and CUDA version, and per GPU the utilization %, memory used/total/free (MiB), temperature (C), power draw and limit (W), fan %, clocks, throttle reasons, PCIe link, ECC errors, encoder/decoder %, persistence/compute/MIG mode, plus the processes using each GPU and their memory. Use it for "how much GPU memory is in use?" or "is the GPU busy?". Values a GPU does not report are null.',
+    'GPU utilization, memory (MiB), temperature, power, clocks, throttling and processes (nvidia-smi). Use it for "how much GPU memory is in use?".',
   input: GpuStatusInput,
   output: GpuStatusResult,
   service: GpuService,
@@ -25,7 +25,7 @@ export const gpuHistory = defineOperation({
   scope: 'read',
   summary: 'GPU load over a recent window',
   description:
-    'Per GPU over the last window_minutes (default 10, up to 1440): min/avg/max of utilization, memory, temperature and power, seconds above 90 % and the processes that used the most memory. For "how busy was the GPU in the last hour?".',
+    'GPU utilization, memory, temperature and power over the last minutes (min/avg/max) and top processes: "how busy was the GPU?".',
   input: GpuHistoryInput,
   output: GpuHistoryResult,
   service: GpuService,

@@ -101,10 +101,11 @@ export class GpuService implements OnApplicationShutdown {
   async readingForMetrics(hostName: string): Promise<GpuStatusResult> {
     const host = this.hosts.get(hostName);
     const st = this.stateOf(host);
-    if (this.settings.history === 'always') this.ensureSampler(host, st);
     const fresh = this.freshSample(st);
     if (fresh) return this.result(host, this.withVersions(st, fresh.reading), fresh.at);
-    return this.result(host, await this.read(host), this.now());
+    const status = await this.read(host);
+    if (this.settings.history === 'always') this.ensureSampler(host, st);
+    return this.result(host, status, this.now());
   }
 
   /**
@@ -235,7 +236,7 @@ export class GpuService implements OnApplicationShutdown {
         { timeoutMs: 20_000, maxStdoutBytes: 1 << 20, maxStderrBytes: 64 << 10 },
       );
       try {
-        return parseGpuStatus(host.name, result.stdout, result.stderr, result.exitCode, fields);
+        return parseGpuStatus(host.name, result.stdout, result.stderr, result.exitCode, fields, host.config.transport);
       } catch (err) {
         // Each refusal removes one name, so this ends; a refused index, name or uuid stays and fails.
         if (!(err instanceof QueryFieldRefused) || !fields.includes(err.field) || profile.refused.has(err.field)) throw err;

@@ -501,7 +501,9 @@ export function classifyNvidiaSmiFailure(
   exitCode: number | null,
   query: 'gpu' | 'apps' = 'gpu',
   gpuFields: readonly string[] = GPU_QUERY_FIELDS,
+  transport: 'ssh' | 'local' = 'ssh',
 ): AppError {
+  const account = transport === 'ssh' ? 'the SSH account' : 'the account gpu-host-tools runs as';
   const what = query === 'gpu' ? 'the GPU query' : 'the process query';
   const fields = query === 'gpu' ? gpuFields : APP_QUERY_FIELDS;
   const text = `${stdout}\n${stderr}`;
@@ -510,7 +512,7 @@ export function classifyNvidiaSmiFailure(
     return gpuUnavailable(
       host,
       quote,
-      "nvidia-smi is not installed there or not on the PATH of the SSH account: install the NVIDIA driver (it ships nvidia-smi) or set the host's nvidia_smi_path to its full path",
+      `nvidia-smi is not installed there or not on the PATH of ${account}: install the NVIDIA driver (it ships nvidia-smi) or set its full path in NVIDIA_SMI_PATH (YAML: the host's nvidia_smi_path)`,
       exitCode,
     );
   }
@@ -518,7 +520,7 @@ export function classifyNvidiaSmiFailure(
     return gpuUnavailable(
       host,
       quote,
-      'the configured nvidia_smi_path cannot be executed by the SSH account: check the path and its permissions',
+      `the configured nvidia-smi path (NVIDIA_SMI_PATH / nvidia_smi_path) cannot be executed by ${account}: check the path and its permissions`,
       exitCode,
     );
   }
@@ -578,12 +580,13 @@ export function parseGpuStatus(
   stderr: string,
   exitCode: number | null,
   gpuFields: readonly string[] = GPU_QUERY_FIELDS,
+  transport: 'ssh' | 'local' = 'ssh',
 ): GpuStatus {
   const gpuSection = extractSection(stdout, stderr, 'gpu');
   if (gpuSection === null || gpuSection.exitCode === null) {
     // The script never reached or never finished the query: sh itself failed, or the command was killed.
     const quote = firstMeaningfulLine(stderr, stdout);
-    if (exitCode !== 0 && quote !== null) throw classifyNvidiaSmiFailure(host, stdout, stderr, exitCode, 'gpu', gpuFields);
+    if (exitCode !== 0 && quote !== null) throw classifyNvidiaSmiFailure(host, stdout, stderr, exitCode, 'gpu', gpuFields, transport);
     throw gpuUnavailable(
       host,
       quote,
@@ -594,7 +597,7 @@ export function parseGpuStatus(
     );
   }
   if (gpuSection.exitCode !== 0) {
-    throw classifyNvidiaSmiFailure(host, gpuSection.stdout, gpuSection.stderr, gpuSection.exitCode, 'gpu', gpuFields);
+    throw classifyNvidiaSmiFailure(host, gpuSection.stdout, gpuSection.stderr, gpuSection.exitCode, 'gpu', gpuFields, transport);
   }
 
   let gpuRows: CsvRow[];
@@ -616,7 +619,7 @@ export function parseGpuStatus(
     );
   }
   if (appsSection.exitCode !== 0) {
-    throw classifyNvidiaSmiFailure(host, appsSection.stdout, appsSection.stderr, appsSection.exitCode, 'apps');
+    throw classifyNvidiaSmiFailure(host, appsSection.stdout, appsSection.stderr, appsSection.exitCode, 'apps', gpuFields, transport);
   }
   let processes: GpuProcess[];
   try {

@@ -9,8 +9,7 @@ export const listHosts = defineOperation({
   path: '/hosts',
   scope: 'read',
   summary: 'List the managed hosts',
-  description:
-    'Lists the GPU hosts this server manages: name, transport (ssh or local), address, whether it is the default, which tool areas are enabled, and whether it answers right now. Use it to find the host names other tools accept in `host`.',
+  description: 'Hosts this server manages: name, transport, address, default, reachable.',
   input: ListHostsInput,
   output: ListHostsResult,
   service: HostsService,
@@ -24,8 +23,7 @@ export const hostResources = defineOperation({
   path: '/hosts/resources',
   scope: 'read',
   summary: 'CPU, memory, disk and uptime of a host',
-  description:
-    'Reports a host\'s hostname, uptime, load averages, CPU count, memory (total/used/available MiB) and disks (size/used/available GB and use percent per mount). Use it for questions like "check disk space" or "how much RAM is free".',
+  description: 'Uptime, load, CPU, memory and disks of a host ("check disk space", "how much RAM is free?").',
   input: HostResourcesInput,
   output: HostResourcesResult,
   service: HostsService,

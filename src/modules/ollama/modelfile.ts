@@ -102,6 +102,9 @@ interface Command {
   key?: string;
   value: string;
   line: number;
+  /** Lines the command spans: 0-based, end exclusive. */
+  start: number;
+  end: number;
 }
 
 export function parseModelfile(text: string): CreateBody {
@@ -298,9 +301,46 @@ function tokenize(text: string): Command[] {
     if (unquoted === '' && (instruction === 'from' || instruction === 'parameter' || instruction === 'message')) {
       throw lineError(lineNo, `${word.toUpperCase()}${key ? ` ${key}` : ''} needs a value.`);
     }
-    commands.push({ instruction, key, value: unquoted, line: lineNo });
+    commands.push({ instruction, key, value: unquoted, line: lineNo, start: lineNo - 1, end: i });
   }
   return commands;
+}
+
+/** Instructions whose long values ollama_show_model may leave out of the Modelfile it returns. */
+export type LeftOutInstruction = 'license' | 'template';
+
+const LEFT_OUT_MARKER =
+  /^# (LICENSE|TEMPLATE) of (\S+) left out here \(\d+ bytes\); ollama_create_model puts it back while this line stays$/gm;
+
+/**
+ * The Modelfile without its `instruction` values, replaced by one comment line that names the model they
+ * come from: a small model can then edit and send back the rest, and ollama_create_model puts the values
+ * back from that model (see leftOutMarkers). Returns the text unchanged (0 bytes) when there is nothing to
+ * leave out or the text does not parse.
+ */
+export function leaveOut(text: string, instruction: LeftOutInstruction, model: string): { text: string; bytes: number } {
+  let commands: Command[];
+  try {
+    commands = tokenize(text);
+  } catch {
+    return { text, bytes: 0 };
+  }
+  const hits = commands.filter((c) => c.instruction === instruction);
+  if (hits.length === 0) return { text, bytes: 0 };
+  const bytes = hits.reduce((n, c) => n + Buffer.byteLength(c.value), 0);
+  const dropped = new Set(hits.flatMap((c) => Array.from({ length: c.end - c.start }, (_, k) => c.start + k)));
+  const marker = `# ${instruction.toUpperCase()} of ${model} left out here (${bytes} bytes); ollama_create_model puts it back while this line stays`;
+  const out: string[] = [];
+  text.split(/\r\n|\r|\n/).forEach((line, i) => {
+    if (i === hits[0]!.start) out.push(marker);
+    if (!dropped.has(i)) out.push(line);
+  });
+  return { text: out.join('\n'), bytes };
+}
+
+/** The values a Modelfile says were left out (leaveOut's comment lines): which instruction, from which model. */
+export function leftOutMarkers(text: string): Array<{ instruction: LeftOutInstruction; model: string }> {
+  return [...text.matchAll(LEFT_OUT_MARKER)].map((m) => ({ instruction: m[1]!.toLowerCase() as LeftOutInstruction, model: m[2]! }));
 }
 
 /** parser.go `unquote`: `"""x"""` and `"x"` lose their quotes; undefined means "not closed yet". */

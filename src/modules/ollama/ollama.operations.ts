@@ -24,7 +24,6 @@ import {
   OllamaVersionInput,
   OllamaVersionResult,
 } from './dto/ollama.dto.js';
-import { DEFAULT_JOB_RETENTION_MINUTES, DEFAULT_MAX_FINISHED_JOBS } from './jobs.js';
 import { OllamaService } from './ollama.service.js';
 
 /*
@@ -34,10 +33,6 @@ import { OllamaService } from './ollama.service.js';
  * registry's newer version, which is what the user asked for, so it is not marked destructive.
  */
 
-const JOB_HINT =
-  "Returns a job: job_id, state (running/succeeded/failed/cancelled), status (Ollama's latest line), completed_bytes, total_bytes, percent, error. " +
-  'If it is still running when wait_seconds is up, tell the user the percent and follow it with ollama_job_status (its wait_seconds waits for the end).';
-
 export const ollamaVersion = defineOperation({
   id: 'ollama_version',
   area: 'ollama',
@@ -45,8 +40,7 @@ export const ollamaVersion = defineOperation({
   path: '/ollama/version',
   scope: 'read',
   summary: 'Ollama version',
-  description:
-    'Returns the version of the Ollama server on the host and the URL this server uses to reach it. Use it to check that Ollama is up.',
+  description: 'Ollama version and URL; use it to check that Ollama is up.',
   input: OllamaVersionInput,
   output: OllamaVersionResult,
   service: OllamaService,
@@ -60,8 +54,7 @@ export const ollamaListModels = defineOperation({
   path: '/ollama/models',
   scope: 'read',
   summary: 'List installed Ollama models',
-  description:
-    'Lists the models installed in Ollama on the host ("what models are installed?"): name, size_bytes, size_gb, modified_at, family, parameter_size, quantization_level, format, digest and, on newer Ollama, capabilities. Use the names in the other ollama_* tools.',
+  description: 'Installed Ollama models with size, family, parameter size and quantization ("what models are installed?").',
   input: OllamaListModelsInput,
   output: OllamaListModelsResult,
   service: OllamaService,
@@ -76,7 +69,7 @@ export const ollamaShowModel = defineOperation({
   scope: 'read',
   summary: 'Show a model and its Modelfile',
   description:
-    'Shows one installed model: its Modelfile text, parameters as an object (e.g. temperature, num_ctx, stop), template, system prompt, details (family, parameter size, quantization), capabilities and GGUF metadata. To change a model (e.g. "set temperature to 0.6"), edit the returned modelfile and pass it to ollama_create_model with the same model name.',
+    "A model's Modelfile, parameters, template, system prompt and details. To change the model, edit the modelfile and pass it to ollama_create_model.",
   input: OllamaShowModelInput,
   output: OllamaShowModelResult,
   service: OllamaService,
@@ -90,8 +83,7 @@ export const ollamaRunningModels = defineOperation({
   path: '/ollama/running',
   scope: 'read',
   summary: 'Models loaded in memory',
-  description:
-    'Lists the models Ollama has loaded in memory right now, with size_bytes, size_vram_bytes (GPU memory they hold), gpu_percent (100 = fully on the GPU), context_length and expires_at (when Ollama unloads it if unused). Use it for "what is using the GPU?"; free memory with ollama_unload_model.',
+  description: 'Models loaded in memory now, with GPU memory held and expires_at ("what is loaded on the GPU?").',
   input: OllamaRunningModelsInput,
   output: OllamaRunningModelsResult,
   service: OllamaService,
@@ -106,7 +98,7 @@ export const ollamaModelFit = defineOperation({
   scope: 'read',
   summary: 'Will a model fit in VRAM?',
   description:
-    'Estimates the VRAM an installed model needs at a context length and compares it with the free GPU memory: verdict fits, fits_after_unload (unload lists what to unload), partial_offload (offload_percent on CPU) or does_not_fit, with the numbers.',
+    'Whether an installed model fits in GPU memory ("can I run llama3:70b here?"), with the numbers.',
   input: OllamaModelFitInput,
   output: OllamaModelFitResult,
   service: OllamaService,
@@ -121,8 +113,7 @@ export const ollamaPullModel = defineOperation({
   scope: 'write',
   summary: 'Download a model (as a job)',
   description:
-    'Downloads a model into Ollama on the host ("pull gemma:2b"), or updates an installed one. The download runs as a background job; this call waits up to wait_seconds (default 20, at most 240) and returns the job, finished or not. Pulling a model that is already being pulled on that host returns the running job instead of starting another. ' +
-    JOB_HINT,
+    'Downloads or updates a model as a job ("pull gemma:2b") and returns the job after wait_seconds. If still running, tell the user the percent and poll ollama_job_status.',
   input: OllamaPullModelInput,
   output: OllamaJob,
   service: OllamaService,
@@ -138,8 +129,7 @@ export const ollamaCreateModel = defineOperation({
   scope: 'write',
   summary: 'Create or replace a model (as a job)',
   description:
-    'Creates a model in Ollama, replacing any model of that name: either from Modelfile text (`modelfile`, e.g. the one ollama_show_model returned with a PARAMETER line changed) or from structured fields (`from` plus system, template, parameters, messages, license, adapters), not both. Runs as a job like ollama_pull_model: waits up to wait_seconds (default 20, at most 240). ' +
-    JOB_HINT,
+    "Creates or replaces a model from Modelfile text, e.g. ollama_show_model's with a line changed. Runs as a job like ollama_pull_model.",
   input: OllamaCreateModelInput,
   output: OllamaJob,
   service: OllamaService,
@@ -155,7 +145,8 @@ export const ollamaJobStatus = defineOperation({
   path: '/ollama/jobs/:job_id',
   scope: 'read',
   summary: 'Progress of a pull or create job',
-  description: `Returns a pull or create job ("how far along is the pull?"): state running/succeeded/failed/cancelled, status line, completed_bytes, total_bytes, percent and error. Answers at once by default; with wait_seconds (at most 240) it waits for the job to finish and answers as soon as it does. Finished jobs are kept for ${DEFAULT_JOB_RETENTION_MINUTES} minutes.`,
+  description:
+    'State, percent and error of a pull or create job ("how far along is it?"). Answers at once; with wait_seconds it waits for the end.',
   input: OllamaJobStatusInput,
   params: OllamaJobParams,
   output: OllamaJob,
@@ -170,7 +161,7 @@ export const ollamaListJobs = defineOperation({
   path: '/ollama/jobs',
   scope: 'read',
   summary: 'List pull and create jobs',
-  description: `Lists running and recently finished pull and create jobs, newest first, each with state, status, percent and error. Use it to find a job_id, or to see what is being downloaded. Finished jobs are kept for ${DEFAULT_JOB_RETENTION_MINUTES} minutes (at most ${DEFAULT_MAX_FINISHED_JOBS}).`,
+  description: 'Recent pull and create jobs with state and percent.',
   input: OllamaListJobsInput,
   output: OllamaListJobsResult,
   service: OllamaService,
@@ -184,8 +175,7 @@ export const ollamaCancelJob = defineOperation({
   path: '/ollama/jobs/:job_id/cancel',
   scope: 'write',
   summary: 'Cancel a pull or create job',
-  description:
-    'Stops a running pull or create job: the connection to Ollama is closed, so Ollama stops downloading (pulling the same model again later resumes where it stopped). Returns the job, now cancelled; a job that had already finished is returned unchanged.',
+  description: 'Stops a running pull or create job (pulling again later resumes the download).',
   input: OllamaCancelJobInput,
   params: OllamaJobParams,
   output: OllamaJob,
@@ -200,8 +190,7 @@ export const ollamaCopyModel = defineOperation({
   path: '/ollama/copy',
   scope: 'write',
   summary: 'Copy a model under a new name',
-  description:
-    'Copies an installed model to a new name (e.g. a backup before changing it). An existing model named like the destination is replaced without asking. Takes no extra disk space (layers are shared). Returns source and destination.',
+  description: 'Copies a model to a new name, e.g. a backup before changing it.',
   input: OllamaCopyModelInput,
   output: OllamaCopyModelResult,
   service: OllamaService,
@@ -216,8 +205,7 @@ export const ollamaDeleteModel = defineOperation({
   path: '/ollama/delete',
   scope: 'write',
   summary: 'Delete a model',
-  description:
-    'Deletes an installed model from the host, freeing the disk space of layers no other model uses. This cannot be undone (the model would have to be pulled or created again); confirm with the user first. Returns the model name.',
+  description: 'Deletes an installed model. Cannot be undone: confirm with the user first.',
   input: OllamaDeleteModelInput,
   output: OllamaModelResult,
   service: OllamaService,
@@ -232,8 +220,7 @@ export const ollamaUnloadModel = defineOperation({
   path: '/ollama/unload',
   scope: 'write',
   summary: 'Unload a model from memory',
-  description:
-    'Unloads a model from GPU and system memory right away ("free the GPU"), instead of waiting for its keep-alive to expire; the model stays installed and loads again on its next use. Ollama unloads in the background, so ollama_running_models may list it for a moment longer. Returns the model name.',
+  description: 'Unloads a model from GPU and RAM now ("free the GPU"); it stays installed.',
   input: OllamaUnloadModelInput,
   output: OllamaModelResult,
   service: OllamaService,

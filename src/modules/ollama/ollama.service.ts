@@ -1,7 +1,8 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppError } from '../../common/errors.js';
+import { countThatFit } from '../../common/result-budget.js';
 import { HostRegistry, type Host } from '../../infra/host-registry.js';
-import { OllamaAbortError } from '../../infra/ollama/ollama-client.js';
+import { OllamaAbortError, type OllamaCreateRequest } from '../../infra/ollama/ollama-client.js';
 import { GpuService } from '../gpu/gpu.service.js';
 import {
   DEFAULT_START_WAIT_SECONDS,
@@ -34,7 +35,61 @@ import { JobStore, modelIdentity, type JobProgressReport } from './jobs.js';
 import { createBody } from './create-body.js';
 import { assessModelFit } from './model-fit.js';
 import { buildModelsDirCommand, parseModelsDirSpace, PullSpaceCheck, type ModelsDirSpace } from './pull-disk-check.js';
+import { leaveOut, leftOutMarkers, parseModelfile } from './modelfile.js';
 import { parseParametersText, toModelSummary, toRunningModel } from './ollama-format.js';
+
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+/**
+ * A show answer within `limit` bytes: the license texts leave the Modelfile first (no one edits them and
+ * they run to 10+ KB), then the template; each is replaced by a comment line that makes
+ * ollama_create_model take it from the shown model, so the edit flow loses nothing.
+ */
+function fitShowResult(result: OllamaShowModelResult, limit: number, model: string): OllamaShowModelResult {
+  const fullBytes = jsonBytes(result);
+  if (fullBytes <= limit) return result;
+  const left: string[] = [];
+  const license = leaveOut(result.modelfile, 'license', model);
+  if (license.bytes > 0) {
+    result.modelfile = license.text;
+    left.push(`LICENSE (${license.bytes} bytes)`);
+  }
+  if (jsonBytes(result) > limit) {
+    const template = leaveOut(result.modelfile, 'template', model);
+    if (template.bytes > 0) {
+      result.modelfile = template.text;
+      result.template = null;
+      left.push(`TEMPLATE (${template.bytes} bytes)`);
+    }
+  }
+  if (left.length === 0) return result;
+  const them = left.length === 1 ? 'it' : 'them';
+  result.note =
+    `${left.join(' and ')} left out of this answer to keep it small. Keep the modelfile's "left out here" ` +
+    `line${left.length === 1 ? '' : 's'} and ollama_create_model puts ${them} back; pass max_bytes ${fullBytes + 1024} to see ${them}.`;
+  return result;
+}
+
+/** Puts back into a create body what ollama_show_model left out of the Modelfile, from the model it names. */
+async function putBackLeftOut(host: Host, modelfile: string, body: OllamaCreateRequest): Promise<void> {
+  for (const { instruction, model } of leftOutMarkers(modelfile)) {
+    if (body[instruction] !== undefined) continue; // the Modelfile gives its own value
+    const source = await host.ollama.show(model);
+    if (instruction === 'template') {
+      if (source.template !== undefined) body.template = source.template;
+      continue;
+    }
+    // The Modelfile keeps license texts apart (one LICENSE per layer); show's `license` joins them.
+    let licenses: string | string[] | undefined;
+    try {
+      licenses = parseModelfile(source.modelfile ?? '').license;
+    } catch {
+      licenses = undefined;
+    }
+    licenses ??= source.license;
+    if (licenses !== undefined) body.license = licenses;
+  }
+}
 
 /** What the MCP surface hands to pull and create (REST passes nothing). */
 export interface OllamaCallContext {
@@ -59,7 +114,14 @@ export class OllamaService implements OnApplicationShutdown {
   async ollama_list_models(input: OllamaListModelsInput): Promise<OllamaListModelsResult> {
     const host = this.hosts.get(input.host);
     const { models } = await host.ollama.tags();
-    return { host: host.name, models: models.map(toModelSummary) };
+    const all = models.map(toModelSummary);
+    const shown = input.max_models ?? countThatFit(all, host.config.results.default_max_bytes);
+    if (shown >= all.length) return { host: host.name, models: all };
+    return {
+      host: host.name,
+      models: all.slice(0, shown),
+      note: `Showing the ${shown} most recently modified of ${all.length} models; pass max_models (e.g. ${all.length}) to list them all.`,
+    };
   }
 
   async ollama_show_model(input: OllamaShowModelInput): Promise<OllamaShowModelResult> {
@@ -79,7 +141,7 @@ export class OllamaService implements OnApplicationShutdown {
     };
     if (shown.messages?.length) result.messages = shown.messages;
     if (shown.modified_at) result.modified_at = shown.modified_at;
-    return result;
+    return fitShowResult(result, input.max_bytes ?? host.config.results.default_max_bytes, input.model);
   }
 
   async ollama_running_models(input: OllamaRunningModelsInput): Promise<OllamaRunningModelsResult> {
@@ -114,6 +176,7 @@ export class OllamaService implements OnApplicationShutdown {
   async ollama_create_model(input: OllamaCreateModelInput, ctx: OllamaCallContext = {}): Promise<OllamaJob> {
     const host = this.hosts.get(input.host);
     const body = createBody(input);
+    if (input.modelfile !== undefined) await putBackLeftOut(host, input.modelfile, body);
     const { job } = this.jobs.start({
       kind: 'create',
       host: host.name,
@@ -202,7 +265,14 @@ export class OllamaService implements OnApplicationShutdown {
 
   async ollama_list_jobs(input: OllamaListJobsInput): Promise<OllamaListJobsResult> {
     const host = input.host === undefined ? undefined : this.hosts.get(input.host).name;
-    return { jobs: this.jobs.list(host) };
+    const all = this.jobs.list(host);
+    // No size input (it would cost every chat a few tokens): at most 100 jobs are kept, and the newest matter.
+    const shown = countThatFit(all, this.hosts.get(input.host).config.results.default_max_bytes);
+    if (shown >= all.length) return { jobs: all };
+    return {
+      jobs: all.slice(0, shown),
+      note: `Showing the ${shown} newest of ${all.length} jobs; ollama_job_status with a job_id shows any of them.`,
+    };
   }
 
   async ollama_cancel_job(input: OllamaCancelJobInput & OllamaJobParams): Promise<OllamaJob> {

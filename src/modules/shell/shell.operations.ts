@@ -10,7 +10,7 @@ export const shellExec = defineOperation({
   scope: 'shell',
   summary: 'Run a shell command on the host',
   description:
-    'Runs one shell command on the GPU host (through the account\'s shell, stdin closed) and returns exit_code, stdout, stderr, truncation flags, byte counts, timed_out and duration_ms. A non-zero exit is a normal result, not an error. Long output keeps its beginning and end. The command is killed with its children after timeout_seconds. Prefer the dedicated tools (gpu_status, host_resources, files_*, ollama_*) when one fits; use this for anything else, e.g. "df -h", "journalctl -u ollama -n 50", "systemctl status ollama".',
+    'Runs a shell command on the host: exit_code, stdout, stderr (long output keeps start and end). Use it when no other tool fits, e.g. "df -h".',
   input: ShellExecInput,
   output: ShellExecResult,
   service: ShellService,

@@ -2,7 +2,21 @@ import { Injectable } from '@nestjs/common';
 import { AppError } from '../../common/errors.js';
 import { HostRegistry } from '../../infra/host-registry.js';
 import type { ShellExecInput, ShellExecResult } from './dto/shell.dto.js';
+import { defaultStreamBytes } from '../../common/result-budget.js';
 import { checkCommandPolicy } from './shell-policy.js';
+import type { ExecResult } from '../../infra/transport.js';
+
+/** Says which stream lost its middle and how to see what was left out. */
+function truncationNote(r: ExecResult, keep: number, max: number): string {
+  const cut = [r.stdoutTruncated && `stdout (${r.stdoutBytes} bytes)`, r.stderrTruncated && `stderr (${r.stderrBytes} bytes)`].filter(
+    Boolean,
+  );
+  return (
+    `The middle of ${cut.join(' and ')} was left out; the first and last ${Math.floor(keep / 2)} bytes are shown. ` +
+    'Narrow the command (grep, head, tail -n)' +
+    (keep < max ? ` or pass max_output_bytes (at most ${max}).` : '.')
+  );
+}
 
 @Injectable()
 export class ShellService {
@@ -20,10 +34,18 @@ export class ShellService {
         `Invalid input: timeout_seconds: must be at most ${policy.max_timeout_seconds} on host '${host.name}'.`,
       );
     }
+    if (input.max_output_bytes !== undefined && input.max_output_bytes > policy.max_output_bytes) {
+      throw new AppError(
+        400,
+        'VALIDATION_FAILED',
+        `Invalid input: max_output_bytes: must be at most ${policy.max_output_bytes} on host '${host.name}'.`,
+      );
+    }
+    const keep = input.max_output_bytes ?? Math.min(policy.max_output_bytes, defaultStreamBytes(host.config.results.default_max_bytes));
     const r = await host.transport.exec(input.command, {
       timeoutMs: timeout * 1000,
-      maxStdoutBytes: policy.max_output_bytes,
-      maxStderrBytes: policy.max_output_bytes,
+      maxStdoutBytes: keep,
+      maxStderrBytes: keep,
       maxReadBytes: policy.max_read_bytes,
       cwd: input.cwd,
       signal: ctx?.signal,
@@ -41,6 +63,7 @@ export class ShellService {
       stderr_bytes: r.stderrBytes,
       timed_out: r.timedOut,
       output_limit_reached: r.outputLimitReached,
+      ...(r.stdoutTruncated || r.stderrTruncated ? { note: truncationNote(r, keep, policy.max_output_bytes) } : {}),
       duration_ms: Math.round(r.durationMs),
     };
   }

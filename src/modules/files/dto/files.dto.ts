@@ -22,13 +22,13 @@ import { HostInput } from '../../../common/host-input.dto.js';
 export const FILES_LIMITS = {
   /** Longest path accepted, in characters (Linux PATH_MAX is 4096 bytes). */
   pathChars: 4096,
-  readDefaultBytes: 256 * 1024,
   readMaxBytes: 4 * 1024 * 1024,
   /** files_read hashes the whole file up to this size. */
   hashMaxBytes: 8 * 1024 * 1024,
   /** Largest file files_write writes and files_edit edits (decoded bytes). */
   writeMaxBytes: 10 * 1024 * 1024,
   listMaxEntries: 1000,
+  /** Matches looked for when max_results is not given (then cut to the host's answer size). */
   searchDefaultResults: 100,
   searchMaxResults: 1000,
   searchMaxVisited: 100_000,
@@ -63,34 +63,44 @@ export class FileEntry {
 // files_list
 
 export class FilesListInput extends HostInput {
-  /** Directory to list: absolute, or relative to the files root ("~" is the account's home); omit for the root itself. */
+  /** Directory (default: the files root). */
   @IsOptional()
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
   path?: string;
+
+  /** At most 1000. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(FILES_LIMITS.listMaxEntries)
+  max_entries?: number;
 }
 
 export class FilesListResult {
   /** Absolute path of the listed directory on the host (symlinks resolved). */
   path: string;
-  /** The directory's entries sorted by name, at most 1000. */
+  /** The directory's entries sorted by name: by default as many as fit in the host's answer size, at most 1000. */
   entries: FileEntry[];
-  /** True when the directory has more than 1000 entries and only the first 1000 the host returned are listed. */
+  /** True when the directory has more entries than are listed. */
   truncated: boolean;
+  /** When entries were left out: how many, and how to see them. */
+  note?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // files_read
 
 export class FilesReadInput extends HostInput {
-  /** File to read: absolute, or relative to the files root ("~" is the account's home). */
+  /** Path, absolute or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
   path: string;
 
-  /** Byte offset to start reading at (default 0); pass the previous answer's next_offset to read on. */
+  /** Byte to start at (default 0). */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -98,7 +108,7 @@ export class FilesReadInput extends HostInput {
   @Max(Number.MAX_SAFE_INTEGER)
   offset?: number;
 
-  /** Most bytes to return (default 262144 = 256 KiB, at most 4194304 = 4 MiB). */
+  /** At most 4194304 (default 6 KiB). */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -126,6 +136,8 @@ export class FilesReadResult {
   next_offset: number | null;
   /** SHA-256 (hex) of the whole file, for files_write/files_edit expected_sha256; null for files over 8 MiB (see sha256_note). */
   sha256: string | null;
+  /** When the page does not reach the end of the file: what was left out and how to read it. */
+  note?: string;
   /** Why sha256 is null, when it is. */
   sha256_note?: string;
   /** Last modification time, ISO 8601. */
@@ -136,7 +148,7 @@ export class FilesReadResult {
 // files_stat
 
 export class FilesStatInput extends HostInput {
-  /** Path to describe: absolute, or relative to the files root ("~" is the account's home). */
+  /** Path, absolute or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
@@ -160,25 +172,21 @@ export class FilesStatResult {
 // files_search
 
 export class FilesSearchInput extends HostInput {
-  /** Directory to search under: absolute, or relative to the files root ("~" is the account's home); omit for the root. */
+  /** Directory (default: the files root). */
   @IsOptional()
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
   path?: string;
 
-  /**
-   * File name pattern, matched against names (not paths), case-sensitive, like `find -name`: `*` any
-   * characters, `?` one character, `[abc]`/`[a-z]`/`[!abc]` one character of a set, `\` quotes the next
-   * character. Examples: `*.gguf`, `Modelfile*`, `config.y?ml`.
-   */
+  /** Name glob like find -name, e.g. "Modelfile*". */
   @IsString()
   @MinLength(1)
   @MaxLength(255)
   @Matches(/^[^/\0]*$/, { message: 'pattern is a name pattern and must not contain "/" or NUL bytes' })
   pattern: string;
 
-  /** Most matches to return (default 100, at most 1000). */
+  /** At most 1000. */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -202,34 +210,36 @@ export class FilesSearchResult {
   entries_visited: number;
   /** Directories that could not be read (permission denied) and were skipped. */
   unreadable_directories: number;
+  /** When matches were left out: how to see more. */
+  note?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // files_write
 
 export class FilesWriteInput extends HostInput {
-  /** File to write: absolute, or relative to the files root ("~" is the account's home). Replaced when it exists. */
+  /** Path, absolute or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
   path: string;
 
-  /** The complete new content of the file (at most 10 MiB once decoded). */
+  /** The whole new content. */
   // No length limit here: the 16 MiB body limit bounds it, and the service answers 413 above 10 MiB decoded.
   @IsString()
   content: string;
 
-  /** How content is encoded: "utf-8" text (default) or "base64" for binary data. */
+  /** utf-8 (default) or base64. */
   @IsOptional()
   @IsIn(['utf-8', 'base64'])
   encoding?: 'utf-8' | 'base64';
 
-  /** SHA-256 (hex) the file must have now (from files_read or files_stat); the write is refused with 409 when it differs or the file does not exist. */
+  /** sha256 from files_read: refuse (409) if the file changed since. */
   @IsOptional()
   @Matches(SHA256, { message: 'expected_sha256 must be 64 hexadecimal characters' })
   expected_sha256?: string;
 
-  /** Create missing parent directories (default false). */
+  /** Create missing directories. */
   @IsOptional()
   @IsBoolean()
   create_parents?: boolean;
@@ -250,26 +260,26 @@ export class FilesWriteResult {
 // files_edit
 
 export class FileEdit {
-  /** Exact text to replace, including whitespace and line breaks; must occur exactly once in the file (after the edits before it). */
+  /** Exact text; must occur once. */
   @IsString()
   @MinLength(1)
   @MaxLength(1024 * 1024)
   old_text: string;
 
-  /** Text to put in its place (may be empty to delete old_text). */
+  /** Replacement. */
   @IsString()
   @MaxLength(1024 * 1024)
   new_text: string;
 }
 
 export class FilesEditInput extends HostInput {
-  /** UTF-8 text file to edit: absolute, or relative to the files root ("~" is the account's home). */
+  /** Path, absolute or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
   path: string;
 
-  /** Replacements applied in order, each to the result of the previous ones (1 to 100). */
+  /** Replacements, applied in order. */
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(FILES_LIMITS.editMaxEdits)
@@ -278,12 +288,12 @@ export class FilesEditInput extends HostInput {
   @Type(() => FileEdit)
   edits: FileEdit[];
 
-  /** Only show the diff, do not change the file (default false). */
+  /** Only return the diff. */
   @IsOptional()
   @IsBoolean()
   dry_run?: boolean;
 
-  /** SHA-256 (hex) the file must have now; the edit is refused with 409 when it differs. */
+  /** sha256 from files_read: refuse (409) if the file changed since. */
   @IsOptional()
   @Matches(SHA256, { message: 'expected_sha256 must be 64 hexadecimal characters' })
   expected_sha256?: string;
@@ -304,7 +314,7 @@ export class FilesEditResult {
 // files_mkdir
 
 export class FilesMkdirInput extends HostInput {
-  /** Directory to create, with any missing parents: absolute, or relative to the files root ("~" is the account's home). */
+  /** Directory, absolute or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
@@ -322,19 +332,19 @@ export class FilesMkdirResult {
 // files_move
 
 export class FilesMoveInput extends HostInput {
-  /** Entry to move or rename (a symlink is moved as the link itself): absolute, or relative to the files root. */
+  /** Path to move. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `from ${NO_NUL_MESSAGE}` })
   from: string;
 
-  /** Its new full path (not a directory to move into); the parent directory must exist. */
+  /** New full path. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `to ${NO_NUL_MESSAGE}` })
   to: string;
 
-  /** Replace a file that exists at `to` (default false: 409 when `to` exists). A directory at `to` is never replaced. */
+  /** Replace an existing file at to. */
   @IsOptional()
   @IsBoolean()
   overwrite?: boolean;
@@ -351,13 +361,13 @@ export class FilesMoveResult {
 // files_delete
 
 export class FilesDeleteInput extends HostInput {
-  /** File, symlink or directory to delete: absolute, or relative to the files root. A symlink is removed itself, never its target. */
+  /** Path to delete. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
   path: string;
 
-  /** Required to delete a directory: deletes it and everything in it (symlinks inside are removed, not followed). Default false. */
+  /** Needed to delete a directory and its contents. */
   @IsOptional()
   @IsBoolean()
   recursive?: boolean;

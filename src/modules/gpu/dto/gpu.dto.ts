@@ -85,7 +85,7 @@ export class GpuStatusResult {
 }
 
 export class GpuHistoryInput extends HostInput {
-  /** Minutes back from now (1-1440, default 10). */
+  /** Default 10, at most 1440. */
   @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @Type(() => Number)

@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiHideProperty, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsObject,
@@ -18,7 +18,7 @@ import {
 } from 'class-validator';
 import { HostInput } from '../../../common/host-input.dto.js';
 import type { OllamaParameterValue } from '../../../infra/ollama/ollama-client.js';
-import { MODEL_NAME_MAX_LENGTH, MODEL_NAME_PATTERN, MODEL_NAME_REGEX, MODEL_NAME_RULE } from '../../../infra/ollama/model-name.js';
+import { MODEL_NAME_MAX_LENGTH, MODEL_NAME_REGEX, MODEL_NAME_RULE } from '../../../infra/ollama/model-name.js';
 import { IsAdapterMap, IsModelParameters } from '../create-validators.js';
 import { MODELFILE_MESSAGE_ROLES } from '../modelfile.js';
 
@@ -30,17 +30,16 @@ export const DEFAULT_START_WAIT_SECONDS = 20;
 export const DEFAULT_STATUS_WAIT_SECONDS = 0;
 
 const MAX_TEXT = 256 * 1024;
+/** Largest ollama_show_model answer one can ask for: more than any Modelfile this server accepts. */
+const MAX_SHOW_BYTES = 4 * 1024 * 1024;
 const MAX_MODELFILE = 1024 * 1024;
 /**
- * A field holding an Ollama model name, checked by Ollama's rule. The pattern is repeated in
- * @ApiProperty because the swagger plugin only turns a @Matches with a literal regex into a schema
- * `pattern`, and clients should see the rule.
+ * A field holding an Ollama model name, checked by Ollama's rule. The rule stays out of the schema (it
+ * costs a model ~100 tokens per field; a wrong name gets a 400 that states it).
  */
 function ModelName(options: { optional?: boolean } = {}): PropertyDecorator {
   return applyDecorators(
-    ...(options.optional
-      ? [ApiPropertyOptional({ pattern: MODEL_NAME_PATTERN, maxLength: MODEL_NAME_MAX_LENGTH }), IsOptional()]
-      : [ApiProperty({ pattern: MODEL_NAME_PATTERN, maxLength: MODEL_NAME_MAX_LENGTH })]),
+    ...(options.optional ? [ApiPropertyOptional(), IsOptional()] : [ApiProperty()]),
     IsString(),
     MaxLength(MODEL_NAME_MAX_LENGTH),
     Matches(MODEL_NAME_REGEX, { message: `$property must be ${MODEL_NAME_RULE}` }),
@@ -130,7 +129,15 @@ export class OllamaVersionResult {
 // ---------------------------------------------------------------------------------------------------------
 // ollama_list_models
 
-export class OllamaListModelsInput extends HostInput {}
+export class OllamaListModelsInput extends HostInput {
+  /** Default: as many as fit. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  max_models?: number;
+}
 
 export class OllamaModelSummary {
   /** Model name to use in other calls, e.g. "llama3.2:latest". */
@@ -160,17 +167,27 @@ export class OllamaModelSummary {
 export class OllamaListModelsResult {
   /** Configured host name. */
   host: string;
-  /** Local models, most recently modified first. */
+  /** Local models, most recently modified first: by default as many as fit in the host's answer size. */
   models: OllamaModelSummary[];
+  /** When models were left out: how many, and how to list them. */
+  note?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // ollama_show_model
 
 export class OllamaShowModelInput extends HostInput {
-  /** Model to show, e.g. "llama3.2" or "requirements-agent:latest" (see ollama_list_models). */
+  /** Model name, e.g. "llama3.2". */
   @ModelName()
   model: string;
+
+  /** Answer size limit (default 12 KiB). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(MAX_SHOW_BYTES)
+  max_bytes?: number;
 }
 
 export class OllamaShowModelResult {
@@ -183,7 +200,7 @@ export class OllamaShowModelResult {
   /** Parameters from the Modelfile as an object with typed values, e.g. {"temperature": 0.7, "stop": ["<|eot_id|>"]}; list parameters (stop) are always arrays. */
   @ApiProperty({ type: 'object', additionalProperties: PARAMETER_VALUE_SCHEMA })
   parameters: Record<string, OllamaParameterValue>;
-  /** Prompt template (Go template syntax); null when the model has none. */
+  /** Prompt template (Go template syntax); null when the model has none or it was left out (see note). */
   template: string | null;
   /** System prompt; null when the model has none. */
   system: string | null;
@@ -198,6 +215,8 @@ export class OllamaShowModelResult {
   model_info: Record<string, unknown>;
   /** When the model was last modified (Ollama's timestamp), when Ollama reports it. */
   modified_at?: string;
+  /** When license or template texts were left out to keep the answer small: which, and how to get them. */
+  note?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -243,11 +262,11 @@ export class OllamaRunningModelsResult {
 // ollama_pull_model
 
 export class OllamaPullModelInput extends HostInput {
-  /** Model to download from the Ollama library or a registry, e.g. "gemma:2b", "llama3.2" or "hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M". */
+  /** e.g. "gemma:2b" or "hf.co/user/repo:Q4_K_M". */
   @ModelName()
   model: string;
 
-  /** Seconds to wait for the pull to finish before answering (0-240, default 20); the pull goes on after the answer either way. */
+  /** Seconds to wait before answering (0-240, default 20); the pull goes on. */
   @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
@@ -260,39 +279,43 @@ export class OllamaPullModelInput extends HostInput {
 // ollama_create_model
 
 export class OllamaCreateModelInput extends HostInput {
-  /** Name of the model to create; an existing model of that name is replaced. */
+  /** Model to create or replace. */
   @ModelName()
   model: string;
 
-  /** Modelfile text (FROM, PARAMETER, SYSTEM, TEMPLATE, MESSAGE, LICENSE, ADAPTER lines), e.g. the one ollama_show_model returned with a line changed. Give either this or the structured fields (from, system, template, parameters, messages, license, adapters), not both. */
+  /** Modelfile text, e.g. ollama_show_model's with a line changed; or use from, system and parameters. */
   @IsOptional()
   @IsString()
   @MaxLength(MAX_MODELFILE)
   modelfile?: string;
 
-  /** Existing model to build on, e.g. "llama3.2"; required when no modelfile is given (Ollama pulls it first if it is not local). */
+  /** Base model. */
   @ModelName({ optional: true })
   from?: string;
 
-  /** System prompt; replaces the base model's. */
+  /** System prompt. */
   @IsOptional()
   @IsString()
   @MaxLength(MAX_TEXT)
   system?: string;
 
-  /** Prompt template in Go template syntax; replaces the base model's. */
+  // template, messages, license and adapters are accepted but not advertised: the Modelfile's TEMPLATE,
+  // MESSAGE, LICENSE and ADAPTER lines say the same, and every advertised field costs tokens in every chat.
+  /** Template. */
+  @ApiHideProperty()
   @IsOptional()
   @IsString()
   @MaxLength(MAX_TEXT)
   template?: string;
 
-  /** Parameters merged over the base model's, e.g. {"temperature": 0.6, "num_ctx": 8192, "stop": ["<|eot_id|>"]}; names as in a Modelfile's PARAMETER lines. */
+  /** e.g. {"temperature": 0.6} */
   @IsOptional()
   @IsModelParameters()
-  @ApiPropertyOptional({ type: 'object', additionalProperties: PARAMETER_VALUE_SCHEMA })
+  @ApiPropertyOptional({ type: Object })
   parameters?: Record<string, OllamaParameterValue>;
 
-  /** Example conversation to store in the model (at most 100 messages), e.g. [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]. */
+  /** [{role, content}] */
+  @ApiHideProperty()
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(100)
@@ -301,25 +324,26 @@ export class OllamaCreateModelInput extends HostInput {
   @Type(() => OllamaMessage)
   messages?: OllamaMessage[];
 
-  /** License text to store with the model. */
+  /** License text. */
+  @ApiHideProperty()
   @IsOptional()
   @IsString()
   @MaxLength(MAX_TEXT)
   license?: string;
 
-  /** LoRA adapters already on the Ollama host: file name to blob digest, e.g. {"adapter.gguf": "sha256:<64 hex>"}. */
+  /** {file name: blob digest} */
+  @ApiHideProperty()
   @IsOptional()
   @IsAdapterMap()
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' } })
   adapters?: Record<string, string>;
 
-  /** Quantize the base model's weights, e.g. "q4_K_M", "q4_K_S" or "q8_0" (only from an F16/F32 model); may be combined with modelfile. */
+  /** Quantization, e.g. "q4_K_M". */
   @IsOptional()
   @IsString()
   @Matches(/^[A-Za-z0-9_]{1,32}$/, { message: 'quantize must be a quantization name such as q4_K_M, q4_K_S or q8_0' })
   quantize?: string;
 
-  /** Seconds to wait for the creation to finish before answering (0-240, default 20); it goes on after the answer either way. */
+  /** Seconds to wait (0-240, default 20). */
   @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
@@ -332,13 +356,13 @@ export class OllamaCreateModelInput extends HostInput {
 // jobs
 
 export class OllamaJobParams {
-  /** Job id returned by ollama_pull_model or ollama_create_model (see ollama_list_jobs). */
+  /** From ollama_pull_model or ollama_list_jobs. */
   @IsUUID()
   job_id: string;
 }
 
 export class OllamaJobStatusInput extends HostInput {
-  /** Seconds to wait for the job to finish before answering (0-240, default 0 = answer at once); answers as soon as it finishes. */
+  /** Seconds to wait for the end (0-240, default 0). */
   @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @Type(() => Number)
@@ -351,8 +375,10 @@ export class OllamaJobStatusInput extends HostInput {
 export class OllamaListJobsInput extends HostInput {}
 
 export class OllamaListJobsResult {
-  /** Running and recently finished pull and create jobs, newest first (finished jobs are kept for 60 minutes, at most 100). */
+  /** Running and recently finished pull and create jobs, newest first (finished jobs are kept for 60 minutes, at most 100); by default as many as fit in the host's answer size. */
   jobs: OllamaJob[];
+  /** When older jobs were left out: how many, and how to see one. */
+  note?: string;
 }
 
 export class OllamaCancelJobInput extends HostInput {}
@@ -361,11 +387,11 @@ export class OllamaCancelJobInput extends HostInput {}
 // copy, delete, unload
 
 export class OllamaCopyModelInput extends HostInput {
-  /** Existing model to copy, e.g. "llama3.2". */
+  /** Model to copy. */
   @ModelName()
   source: string;
 
-  /** New name, e.g. "llama3.2-backup"; an existing model of that name is replaced. */
+  /** New name; replaced if it exists. */
   @ModelName()
   destination: string;
 }
@@ -380,13 +406,13 @@ export class OllamaCopyModelResult {
 }
 
 export class OllamaDeleteModelInput extends HostInput {
-  /** Model to delete from the host's disk, e.g. "gemma:2b"; layers no other model uses are removed too. */
+  /** Model to delete. */
   @ModelName()
   model: string;
 }
 
 export class OllamaUnloadModelInput extends HostInput {
-  /** Loaded model to unload from memory, e.g. "llama3.2" (see ollama_running_models). */
+  /** Loaded model, e.g. "llama3.2". */
   @ModelName()
   model: string;
 }
@@ -405,11 +431,11 @@ export class OllamaModelResult {
 const MAX_CONTEXT_LENGTH = 16 * 1024 * 1024;
 
 export class OllamaModelFitInput extends HostInput {
-  /** Installed model to check, e.g. "llama3.2". */
+  /** e.g. "llama3.2". */
   @ModelName()
   model: string;
 
-  /** Context window in tokens; default: the model's num_ctx, else Ollama's default for the VRAM. */
+  /** Tokens; default: the model's num_ctx or Ollama's default. */
   @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @Type(() => Number)

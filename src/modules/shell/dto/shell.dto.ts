@@ -2,25 +2,32 @@ import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'cla
 import { HostInput } from '../../../common/host-input.dto.js';
 
 export class ShellExecInput extends HostInput {
-  /** Shell command line to run on the host through its account's shell (sh -c), e.g. "df -h /". Standard input is closed. */
+  /** Command line for sh -c, e.g. "df -h". */
   @IsString()
   @MinLength(1)
   @MaxLength(16_384)
   command: string;
 
-  /** Seconds before the command and its children are killed; defaults to the host's default (60), at most the host's maximum (400 unless configured). */
+  /** Seconds before it is killed (default 60, at most 400). */
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(86_400)
   timeout_seconds?: number;
 
-  /** Working directory on the host; defaults to the account's home directory. */
+  /** Working directory (default: home). */
   @IsOptional()
   @IsString()
   @MinLength(1)
   @MaxLength(4096)
   cwd?: string;
+
+  /** Bytes kept per stream, start and end (default 4 KiB, at most 64 KiB). */
+  @IsOptional()
+  @IsInt()
+  @Min(256)
+  @Max(16 * 1024 * 1024)
+  max_output_bytes?: number;
 }
 
 export class ShellExecResult {
@@ -48,6 +55,8 @@ export class ShellExecResult {
   timed_out: boolean;
   /** True when the command was ended because one stream passed the host's read limit (16 MiB by default); the tail shown is where reading stopped. */
   output_limit_reached: boolean;
+  /** When output was cut: what was left out and how to get it. */
+  note?: string;
   /** Wall time in milliseconds. */
   duration_ms: number;
 }
