@@ -20,8 +20,7 @@ export const showPanel = defineOperation({
   path: '/panel',
   scope: 'read',
   summary: 'Show the user a visual panel',
-  description:
-    'Shows the user a live-data panel (gpus, models, jobs or overview). Use it only when the user asks to see or show something: you get no numbers back, so for questions use the data tools.',
+  description: 'Shows the user a visual panel. Only when asked to see or show something: you get no numbers.',
   input: ShowPanelInput,
   output: ShowPanelResult,
   service: PanelService,

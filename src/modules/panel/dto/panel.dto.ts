@@ -6,7 +6,7 @@ export const PANELS = ['overview', 'gpus', 'models', 'jobs'] as const;
 export type PanelKind = (typeof PANELS)[number];
 
 export class ShowPanelInput extends HostInput {
-  /** What to show: gpus, models (loaded, VRAM, unload time), jobs (pull/create progress) or overview (all, plus disks). Default overview. */
+  /** Default overview. */
   @ApiPropertyOptional({ enum: PANELS })
   @IsOptional()
   @IsIn(PANELS, { message: `panel must be one of: ${PANELS.join(', ')}` })
