@@ -275,6 +275,9 @@ describe('dashboard and show_panel in chromium', () => {
     expect(Object.keys(spec.paths).filter((p) => p === '/' || p.startsWith('/dashboard'))).toEqual([]);
     expect(spec.paths['/panel'].get.operationId).toBe('show_panel');
     expect(Object.keys(spec.paths['/panel'].get.responses['200'].content)).toEqual(['text/html']);
+    // Panels are for users: not in the small models' read-only list, but in the hosts profile.
+    expect((await call(server.url, 'GET', '/openapi/readonly.json')).body.paths['/panel']).toBeUndefined();
+    expect((await call(server.url, 'GET', '/openapi/hosts.json')).body.paths['/panel'].get.operationId).toBe('show_panel');
   });
 
   it('show_panel answers text/html inline (exposed through CORS); bad input is a JSON 4xx', async () => {
