@@ -28,7 +28,7 @@ import {
 } from './dto/files.dto.js';
 import { fsToAppError } from './files-errors.js';
 import { isInside, PathJail, type Target } from './path-jail.js';
-import { asText, globToRegExp, toPage } from './text.js';
+import { asText, Glob, toPage } from './text.js';
 import { unifiedDiff } from './unified-diff.js';
 
 const posix = path.posix;
@@ -146,8 +146,8 @@ export class FilesService {
 
   async files_search(input: FilesSearchInput): Promise<FilesSearchResult> {
     const ctx = this.ctx(input.host);
-    const re = globToRegExp(input.pattern);
-    if (!re)
+    const glob = Glob.compile(input.pattern);
+    if (!glob)
       throw badRequest(
         `Invalid input: pattern ${JSON.stringify(input.pattern)} is malformed (an unclosed "[" or a reversed range such as [z-a]); quote a literal "[" as "\\[".`,
       );
@@ -191,7 +191,7 @@ export class FilesService {
             break walk;
           }
           visited++;
-          if (re.test(e.name)) {
+          if (glob.matches(e.name)) {
             if (matches.length >= maxResults) {
               stopped = 'max_results';
               break walk;
