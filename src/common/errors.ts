@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'PATH_OUTSIDE_ROOT'
+  | 'PATH_PROTECTED'
   | 'COMMAND_DENIED'
   | 'NOT_FOUND'
   | 'HOST_NOT_FOUND'

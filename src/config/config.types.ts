@@ -45,6 +45,8 @@ export interface HostConfig {
   ollama_url: string;
   /** Jail for the file tools; undefined = the account's home, resolved on first use. */
   files_root?: string;
+  /** Credentials and login files the file tools refuse; undefined = the built-in list ("default" stands for it). */
+  files_protected_paths?: string[];
   nvidia_smi_path: string;
   shell: ShellPolicy;
 }

@@ -59,6 +59,14 @@ class RawHost {
   @IsOptional() @ValidateNested() @Type(() => RawSsh) ssh?: RawSsh;
   @IsOptional() @Matches(/^https?:\/\/[^\s/]+(\/.*)?$/, { message: 'must be an http:// or https:// URL' }) ollama_url?: string;
   @IsOptional() @IsString() @Matches(/^\//, { message: 'must be an absolute path' }) files_root?: string;
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  @Matches(/^(default|(~\/)?\/?(?!\.\.?(\/|$))[^/\0]+(\/(?!\.\.?(\/|$))[^/\0]+)*\/?)$/, {
+    each: true,
+    message: 'each entry must be "default" or a path of names such as ".ssh", ".config/gh" or "/etc/shadow" (no "." or "..")',
+  })
+  files_protected_paths?: string[];
   @IsOptional() @IsString() @MinLength(1) nvidia_smi_path?: string;
   @IsOptional() @ValidateNested() @Type(() => RawShell) shell?: RawShell;
 }
@@ -202,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     'SSH_HOST_KEY_FINGERPRINT',
     'OLLAMA_URL',
     'FILES_ROOT',
+    'FILES_PROTECTED_PATHS',
     'SHELL_ENABLED',
     'NVIDIA_SMI_PATH',
   ];
@@ -226,6 +235,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       ['SSH_HOST_KEY_FINGERPRINT', ['ssh', 'host_key_fingerprint'], String],
       ['OLLAMA_URL', ['ollama_url'], String],
       ['FILES_ROOT', ['files_root'], String],
+      ['FILES_PROTECTED_PATHS', ['files_protected_paths'], envList],
       ['SHELL_ENABLED', ['shell', 'enabled'], envBool],
       ['NVIDIA_SMI_PATH', ['nvidia_smi_path'], String],
     ];
@@ -296,6 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
           : undefined,
       ollama_url: (h.ollama_url ?? `http://${transport === 'ssh' ? bracketIpv6(h.ssh!.host) : '127.0.0.1'}:11434`).replace(/\/+$/, ''),
       files_root: h.files_root ?? (transport === 'local' ? home : undefined),
+      files_protected_paths: h.files_protected_paths,
       nvidia_smi_path: h.nvidia_smi_path ?? 'nvidia-smi',
       shell: {
         enabled: shell.enabled ?? true,
