@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/load-config.js';
 
 const yamlFile = (text: string) => {
@@ -95,5 +97,26 @@ describe('loadConfig', () => {
 
   it('allows a non-loopback bind address once a key exists', () => {
     expect(loadConfig({ BIND_ADDRESS: '0.0.0.0', API_KEY: 'x'.repeat(16) }).bind_address).toBe('0.0.0.0');
+  });
+
+  it('reads files_protected_paths per host and refuses entries that are no path of names', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ght-cfg-protected-'));
+    try {
+      const file = path.join(dir, 'c.yaml');
+      const write = (list: unknown) => writeFileSync(file, JSON.stringify({ hosts: { a: { files_protected_paths: list }, b: {} } }));
+      write(['default', '~/secrets', '/srv/vault/', '.config/app']);
+      const c = loadConfig({ HOME: '/home/me', CONFIG_FILE: file });
+      expect(c.hosts.map((h) => h.files_protected_paths)).toEqual([['default', '~/secrets', '/srv/vault/', '.config/app'], undefined]);
+      expect(
+        loadConfig({ HOME: '/home/me', CONFIG_FILE: file, FILES_PROTECTED_PATHS: '.netrc, default' }).hosts[0].files_protected_paths,
+      ).toEqual(['.netrc', 'default']);
+      for (const bad of [['../etc'], ['.ssh/../x'], [''], ['a//b/./c'], ['/'], [42]]) {
+        write(bad);
+        expect(error({ HOME: '/home/me', CONFIG_FILE: file })).toMatch(/^hosts\.a\.files_protected_paths: /);
+      }
+      expect(error({ HOME: '/home/me', FILES_PROTECTED_PATHS: '.ssh,..' })).toMatch(/^FILES_PROTECTED_PATHS: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

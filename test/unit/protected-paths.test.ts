@@ -73,7 +73,16 @@ describe('ProtectedPaths', () => {
   it('covers the credential and login files people keep', () => {
     for (const name of ['.ssh', '.gnupg', '.netrc', '.aws', '.kube', '.pgpass', '.my.cnf', '.password-store', '.vault-token'])
       expect(DEFAULT_PROTECTED_PATHS).toContain(name);
-    for (const name of ['.bashrc', '.bash_profile', '.profile', '.zshrc', '.zshenv', '.config/fish', '.pam_environment', '.config/autostart'])
+    for (const name of [
+      '.bashrc',
+      '.bash_profile',
+      '.profile',
+      '.zshrc',
+      '.zshenv',
+      '.config/fish',
+      '.pam_environment',
+      '.config/autostart',
+    ])
       expect(DEFAULT_PROTECTED_PATHS).toContain(name);
   });
 

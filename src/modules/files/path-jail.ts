@@ -142,7 +142,7 @@ export class PathJail {
   async existing(input: string): Promise<Resolved> {
     const root = await this.root();
     const abs = await this.absolute(input);
-    this.assertNotProtected(input, abs);
+    this.assertNotProtectedLexically(root, input, abs);
     let r: Resolved;
     try {
       r = await this.fs.resolve(abs);
@@ -165,7 +165,7 @@ export class PathJail {
   async target(input: string): Promise<Target> {
     const root = await this.root();
     const abs = await this.absolute(input);
-    this.assertNotProtected(input, abs);
+    this.assertNotProtectedLexically(root, input, abs);
     try {
       const r = await this.fs.resolve(abs);
       this.assertInside(root, input, r.path);
@@ -194,7 +194,7 @@ export class PathJail {
     const root = await this.root();
     if (abs === root) throw this.rootItself(what);
     // A move or delete of ".config" would take ".config/gh" out of protection with it.
-    this.assertNotProtected(input, abs, true);
+    this.assertNotProtectedLexically(root, input, abs, true);
     const parentAbs = posix.dirname(abs);
     let parent: Resolved;
     try {
@@ -251,6 +251,15 @@ export class PathJail {
         `The path ${quote(input)} is outside the files root ${root} on host '${this.host}' (after resolving '..' and symbolic links); the file tools only reach paths inside ${root}.`,
       );
     }
+  }
+
+  /**
+   * The check on the caller's path as written (`..` applied), before anything is looked up: a missing
+   * .ssh/id_rsa is refused like an existing one. A path outside the root is left to the resolution,
+   * which refuses it as outside.
+   */
+  private assertNotProtectedLexically(root: string, input: string, abs: string, orHolds = false): void {
+    if (isInside(root, abs)) this.assertNotProtected(input, abs, orHolds);
   }
 
   /** 403 PATH_PROTECTED when `p` is a credential or login file (or, with `orHolds`, holds one). */

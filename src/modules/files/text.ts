@@ -56,10 +56,7 @@ export function toPage(bytes: Buffer, atEnd: boolean): Page {
 }
 
 type GlobToken =
-  | { kind: 'star' }
-  | { kind: 'any' }
-  | { kind: 'char'; cp: number }
-  | { kind: 'set'; negate: boolean; ranges: Array<[number, number]> };
+  { kind: 'star' } | { kind: 'any' } | { kind: 'char'; cp: number } | { kind: 'set'; negate: boolean; ranges: Array<[number, number]> };
 
 /**
  * A compiled name pattern, like `find -name`: `*` any run of characters (a leading dot included), `?` one
