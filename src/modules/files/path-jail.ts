@@ -18,7 +18,7 @@
  *
  * Refusals are 403 PATH_OUTSIDE_ROOT whether or not the outside path exists, so the answer is no oracle
  * for what is outside. A check that cannot be completed refuses; it never falls back to a looser one.
- * What this cannot close on its own is a race: see the README ("Files: what the jail cannot stop").
+ * What this cannot close on its own is a race: see the README ("What the jail cannot stop").
  */
 import path from 'node:path';
 import { AppError, badRequest, forbidden, notFound } from '../../common/errors.js';
