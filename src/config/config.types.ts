@@ -57,6 +57,8 @@ export interface HostConfig {
   ollama_tunnel: boolean;
   /** Jail for the file tools; undefined = the account's home, resolved on first use. */
   files_root?: string;
+  /** Credentials and login files the file tools refuse; undefined = the built-in list ("default" stands for it). */
+  files_protected_paths?: string[];
   nvidia_smi_path: string;
   /** Where the host's Ollama stores models (for the disk check of pulls); undefined = found on the host. */
   ollama_models_dir?: string;

@@ -77,6 +77,14 @@ class RawHost {
   /** The older spelling of ollama.url. */
   @IsOptional() @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' }) ollama_url?: string;
   @IsOptional() @IsString() @Matches(/^\//, { message: 'must be an absolute path' }) files_root?: string;
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  @Matches(/^(default|(~\/)?\/?(?!\.\.?(\/|$))[^/\0]+(\/(?!\.\.?(\/|$))[^/\0]+)*\/?)$/, {
+    each: true,
+    message: 'each entry must be "default" or a path of names such as ".ssh", ".config/gh" or "/etc/shadow" (no "." or "..")',
+  })
+  files_protected_paths?: string[];
   @IsOptional() @IsString() @MinLength(1) nvidia_smi_path?: string;
   @IsOptional() @IsString() @Matches(/^\//, { message: 'must be an absolute path' }) ollama_models_dir?: string;
   @IsOptional() @ValidateNested() @Type(() => RawShell) shell?: RawShell;
@@ -147,6 +155,7 @@ const HOST_ENV_VARS: Array<[string, string[], (v: string) => unknown]> = [
   ['OLLAMA_URL', ['ollama', 'url'], String],
   ['OLLAMA_TUNNEL', ['ollama', 'tunnel'], envBool],
   ['FILES_ROOT', ['files_root'], String],
+  ['FILES_PROTECTED_PATHS', ['files_protected_paths'], envList],
   ['SHELL_ENABLED', ['shell', 'enabled'], envBool],
   ['NVIDIA_SMI_PATH', ['nvidia_smi_path'], String],
   ['OLLAMA_MODELS_DIR', ['ollama_models_dir'], String],
@@ -400,6 +409,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       ollama_url: ollamaUrl,
       ollama_tunnel: tunnel,
       files_root: h.files_root ?? (transport === 'local' ? home : undefined),
+      files_protected_paths: h.files_protected_paths,
       nvidia_smi_path: h.nvidia_smi_path ?? 'nvidia-smi',
       ollama_models_dir: h.ollama_models_dir,
       shell: {

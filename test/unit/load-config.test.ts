@@ -204,6 +204,27 @@ describe('loadConfig', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('reads files_protected_paths per host and refuses entries that are no path of names', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ght-cfg-protected-'));
+    try {
+      const file = path.join(dir, 'c.yaml');
+      const write = (list: unknown) => writeFileSync(file, JSON.stringify({ hosts: { a: { files_protected_paths: list }, b: {} } }));
+      write(['default', '~/secrets', '/srv/vault/', '.config/app']);
+      const c = loadConfig({ HOME: '/home/me', CONFIG_FILE: file });
+      expect(c.hosts.map((h) => h.files_protected_paths)).toEqual([['default', '~/secrets', '/srv/vault/', '.config/app'], undefined]);
+      expect(
+        loadConfig({ HOME: '/home/me', CONFIG_FILE: file, FILES_PROTECTED_PATHS: '.netrc, default' }).hosts[0].files_protected_paths,
+      ).toEqual(['.netrc', 'default']);
+      for (const bad of [['../etc'], ['.ssh/../x'], [''], ['a//b/./c'], ['/'], [42]]) {
+        write(bad);
+        expect(error({ HOME: '/home/me', CONFIG_FILE: file })).toMatch(/^hosts\.a\.files_protected_paths: /);
+      }
+      expect(error({ HOME: '/home/me', FILES_PROTECTED_PATHS: '.ssh,..' })).toMatch(/^FILES_PROTECTED_PATHS: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('loadConfig: Ollama through the SSH connection', () => {
