@@ -96,7 +96,7 @@ function createTransport(hc: HostConfig): HostTransport {
 
 function createFileSystem(transport: HostTransport): FileSystem {
   if (transport instanceof SshTransport) {
-    return new SftpFileSystem({ sftp: () => transport.sftp(), address: transport.address });
+    return new SftpFileSystem({ sftp: () => transport.sftp(), address: transport.address, awaitReply: () => transport.awaitReply() });
   }
   return new LocalFileSystem();
 }

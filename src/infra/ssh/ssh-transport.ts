@@ -26,7 +26,9 @@ import {
 import {
   channelOpenError,
   connectError,
+  droppedBeforeStart,
   droppedDuringExec,
+  formatSeconds,
   hostKeyError,
   keyParseError,
   keyReadError,
@@ -67,6 +69,15 @@ export interface SshTransportOptions {
   backoffInitialMs?: number;
   /** Default 5 000 ms. */
   backoffMaxMs?: number;
+  /**
+   * A wedged connection (the network went silent without closing it) would otherwise be noticed only by
+   * keepalive, interval × count later. While a call waits for an answer (a channel open, a running
+   * command, an SFTP request) and nothing at all has come from the host for this long, the connection is
+   * probed. Default 3 000 ms.
+   */
+  wedgeSuspectMs?: number;
+  /** How long the probe (an SSH keepalive request) may go unanswered before the connection is dropped. Default 5 000 ms. */
+  wedgeProbeTimeoutMs?: number;
 }
 
 /**
@@ -75,6 +86,9 @@ export interface SshTransportOptions {
  * CLOSE_AFTER_MS; stop waiting for it at GIVE_UP_AFTER_MS.
  */
 const REAP_AFTER_MS = 250;
+
+/** How often a connection with waiting calls checks how long the host has been silent. */
+const WEDGE_CHECK_EVERY_MS = 500;
 const CLOSE_AFTER_MS = 2_000;
 const GIVE_UP_AFTER_MS = 3_500;
 
@@ -99,7 +113,17 @@ interface Connection {
   /** Run when the connection goes away (exec calls in flight fail fast instead of hanging). */
   onDrop: Set<() => void>;
   sftp?: Promise<SFTPWrapper>;
+  /** performance.now() of the last bytes received from the host. */
+  lastHeard: number;
+  /** Calls waiting for an answer from the host right now (see awaitReply). */
+  waiting: number;
+  /** Runs while `waiting` > 0: probes the connection when the host has been silent too long. */
+  watchdog?: NodeJS.Timeout;
+  probing: boolean;
 }
+
+/** The open of an exec channel was never confirmed when the connection went away: the command did not run. */
+const notStartedDrops = new WeakSet<object>();
 
 export { shellQuote, withCwd } from './shell-quote.js';
 
@@ -115,6 +139,8 @@ export class SshTransport implements HostTransport {
   private readonly backoffInitialMs: number;
   private readonly backoffMaxMs: number;
   private readonly limiter: ChannelLimiter;
+  private readonly wedgeSuspectMs: number;
+  private readonly wedgeProbeTimeoutMs: number;
 
   private conn: Connection | undefined;
   private connecting: Promise<Connection> | undefined;
@@ -149,6 +175,8 @@ export class SshTransport implements HostTransport {
     this.backoffInitialMs = options.backoffInitialMs ?? 500;
     this.backoffMaxMs = options.backoffMaxMs ?? 5_000;
     this.limiter = new ChannelLimiter(options.maxChannels ?? 8);
+    this.wedgeSuspectMs = options.wedgeSuspectMs ?? 3_000;
+    this.wedgeProbeTimeoutMs = options.wedgeProbeTimeoutMs ?? 5_000;
   }
 
   status(): TransportStatus {
@@ -187,17 +215,69 @@ export class SshTransport implements HostTransport {
     }
   }
 
+  /**
+   * Say that something is waiting for an answer from the host on the current connection (a channel open,
+   * a running command, an SFTP request, a forwarded-port channel); call the returned function when it
+   * has its answer or gave up. While anything waits and the host has sent nothing for wedgeSuspectMs, the
+   * connection is probed with an SSH keepalive request; no answer within wedgeProbeTimeoutMs drops it, so
+   * everything waiting on it fails at once (an exec whose channel never opened is run again on a new
+   * connection) and the next call dials again, instead of each call running into its own timeout.
+   */
+  awaitReply(): () => void {
+    const conn = this.conn;
+    return conn?.alive ? this.awaitReplyOn(conn) : () => {};
+  }
+
+  private awaitReplyOn(conn: Connection): () => void {
+    if (conn.waiting++ === 0) {
+      // Silence is counted from when someone started waiting, not from the last traffic of an idle connection.
+      conn.lastHeard = Math.max(conn.lastHeard, performance.now());
+      conn.watchdog = setInterval(() => this.checkWedged(conn), WEDGE_CHECK_EVERY_MS);
+      conn.watchdog.unref();
+    }
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--conn.waiting === 0) {
+        clearInterval(conn.watchdog);
+        conn.watchdog = undefined;
+      }
+    };
+  }
+
+  private checkWedged(conn: Connection): void {
+    if (!conn.alive || conn.probing || performance.now() - conn.lastHeard < this.wedgeSuspectMs) return;
+    const timer = setTimeout(() => {
+      conn.probing = false;
+      this.markDead(
+        conn,
+        `no answer to an SSH keepalive within ${formatSeconds(this.wedgeProbeTimeoutMs)} after ${formatSeconds(this.wedgeSuspectMs)} of silence`,
+      );
+    }, this.wedgeProbeTimeoutMs);
+    const sent = sendKeepalive(conn.client, () => {
+      clearTimeout(timer);
+      conn.probing = false;
+      // Any reply, even a refusal, proves the path works (the bytes also moved lastHeard).
+      conn.lastHeard = performance.now();
+    });
+    if (sent) conn.probing = true;
+    else clearTimeout(timer);
+  }
+
   /** An SFTP session on the shared connection; opened once and re-opened after a reconnect. */
   async sftp(): Promise<SFTPWrapper> {
     const conn = await this.connection();
     if (!conn.sftp) {
       const opening = new Promise<SFTPWrapper>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(channelOpenError(this.target, `no SFTP session within ${this.connectTimeoutMs} ms`)),
-          this.connectTimeoutMs,
-        );
+        const answered = this.awaitReplyOn(conn);
+        const timer = setTimeout(() => {
+          answered();
+          reject(channelOpenError(this.target, `no SFTP session within ${this.connectTimeoutMs} ms`));
+        }, this.connectTimeoutMs);
         try {
           conn.client.sftp((err, sftp) => {
+            answered();
             clearTimeout(timer);
             if (err) return reject(channelOpenError(this.target, `SFTP: ${err.message}`));
             sftp.on('close', () => {
@@ -206,6 +286,7 @@ export class SshTransport implements HostTransport {
             resolve(sftp);
           });
         } catch (err) {
+          answered();
           clearTimeout(timer);
           reject(channelOpenError(this.target, (err as Error).message));
         }
@@ -236,21 +317,31 @@ export class SshTransport implements HostTransport {
     options.signal?.addEventListener('abort', onCallerAbort, { once: true });
 
     let release: (() => void) | undefined;
-    let conn: Connection;
-    let channel: ClientChannel;
+    let conn: Connection | undefined;
+    let channel: ClientChannel | undefined;
     try {
       release = await this.limiter.acquire(preStart.signal);
-      waitingFor = `the SSH connection to ${this.address}`;
-      conn = await abortable(this.connection(), preStart.signal);
-      waitingFor = 'the session channel to open';
       const fullCommand = withPidPreamble(withCwd(command, options.cwd));
-      channel = await abortable(this.openExecRetrying(conn, fullCommand, preStart.signal), preStart.signal, (late) => {
-        // The channel opened after we gave up on it: kill whatever started and let go of it.
-        late.then(
-          (ch) => killChannel(ch),
-          () => {},
-        );
-      });
+      for (let attempt = 0; ; attempt++) {
+        waitingFor = `the SSH connection to ${this.address}`;
+        conn = await abortable(this.connection(), preStart.signal);
+        waitingFor = 'the session channel to open';
+        try {
+          channel = await abortable(this.openExecRetrying(conn, fullCommand, preStart.signal), preStart.signal, (late) => {
+            // The channel opened after we gave up on it: kill whatever started and let go of it.
+            late.then(
+              (ch) => killChannel(ch),
+              () => {},
+            );
+          });
+          break;
+        } catch (err) {
+          // The connection went away (found wedged, or dropped) before sshd confirmed the channel, so the
+          // command never reached the host: run it once more on a new connection.
+          if (attempt === 0 && notStartedDrops.has(err as object)) continue;
+          throw err;
+        }
+      }
     } catch (err) {
       release?.();
       throw err;
@@ -260,7 +351,7 @@ export class SshTransport implements HostTransport {
     }
 
     try {
-      return await this.run(conn, channel, options, started);
+      return await this.run(conn!, channel!, options, started);
     } finally {
       release!();
     }
@@ -277,10 +368,14 @@ export class SshTransport implements HostTransport {
       let killedFor: KillReason | undefined;
       let done = false;
       const timers: NodeJS.Timeout[] = [];
+      // A command that prints nothing for a while is normal; a connection that answers nothing is not:
+      // waiting for the exit lets the watchdog tell the two apart.
+      const answered = this.awaitReplyOn(conn);
 
       const finish = (err?: AppError) => {
         if (done) return;
         done = true;
+        answered();
         for (const t of timers) clearTimeout(t);
         conn.onDrop.delete(onDrop);
         options.signal?.removeEventListener('abort', onAbort);
@@ -423,10 +518,22 @@ export class SshTransport implements HostTransport {
 
   private openExec(conn: Connection, command: string): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
+      const answered = this.awaitReplyOn(conn);
       try {
         conn.client.exec(command, (err, channel) => {
+          answered();
           if (err) {
-            if (!conn.alive) return reject(droppedDuringExec(this.target));
+            if (!conn.alive) {
+              // ssh2 answers a channel open still unconfirmed at the drop with this error; once the channel
+              // is open, the exec request that follows fails with "Unable to exec" instead, and then the
+              // command may have started.
+              if (err.message === 'No response from server') {
+                const notStarted = droppedBeforeStart(this.target);
+                notStartedDrops.add(notStarted);
+                return reject(notStarted);
+              }
+              return reject(droppedDuringExec(this.target));
+            }
             const refused = channelOpenError(this.target, err.message);
             retryableOpenFailures.add(refused);
             return reject(refused);
@@ -434,9 +541,12 @@ export class SshTransport implements HostTransport {
           resolve(channel);
         });
       } catch (err) {
-        // ssh2 throws "Not connected" synchronously when the socket went away under us.
+        answered();
+        // ssh2 throws "Not connected" synchronously when the socket went away under us: nothing was sent.
         this.markDead(conn, (err as Error).message);
-        reject(droppedDuringExec(this.target));
+        const notStarted = droppedBeforeStart(this.target);
+        notStartedDrops.add(notStarted);
+        reject(notStarted);
       }
     });
   }
@@ -566,7 +676,8 @@ export class SshTransport implements HostTransport {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        const conn: Connection = { client, alive: true, onDrop: new Set() };
+        const conn: Connection = { client, alive: true, onDrop: new Set(), lastHeard: performance.now(), waiting: 0, probing: false };
+        sock.on('data', () => (conn.lastHeard = performance.now()));
         let lastErr: string | undefined;
         client.removeAllListeners('error');
         client.removeAllListeners('close');
@@ -645,6 +756,8 @@ export class SshTransport implements HostTransport {
     if (!conn.alive) return;
     conn.alive = false;
     conn.sftp = undefined;
+    clearInterval(conn.watchdog);
+    conn.watchdog = undefined;
     if (this.conn === conn) this.conn = undefined;
     if (!this.closed) this.lastError = `The SSH connection to ${this.address} dropped (${reason}); it is re-opened on the next call.`;
     for (const cb of [...conn.onDrop]) cb();
@@ -675,6 +788,29 @@ function sendSignal(channel: ClientChannel, name: string): void {
   } catch {
     /* channel already gone */
   }
+}
+
+/**
+ * Send the keepalive@openssh.com global request (want-reply) that ssh2's own keepalive sends, and call
+ * `onReply` when the host answers it (success or failure alike; sshd answers failure). ssh2 has no public
+ * call for one request; this does what its keepalive timer does (ssh2 1.17: queue the reply callback,
+ * then protocol.ping(); replies come in request order). The wedge tests fail if that internal moves.
+ * Returns false when there is no way to send it.
+ */
+function sendKeepalive(client: Client, onReply: () => void): boolean {
+  const c = client as unknown as { _callbacks?: Array<(err?: unknown) => void>; _protocol?: { ping?: () => void } };
+  // Without the internals there is no probe, and no probe must never count as no answer.
+  if (!Array.isArray(c._callbacks) || typeof c._protocol?.ping !== 'function') return false;
+  c._callbacks.push((err?: unknown) => {
+    // An Error (not `true` for a refusal) is ssh2 flushing the queue because the socket closed.
+    if (!(err instanceof Error)) onReply();
+  });
+  try {
+    c._protocol.ping();
+  } catch {
+    /* socket gone: the close handler marks the connection dead */
+  }
+  return true;
 }
 
 function killChannel(channel: ClientChannel): void {
