@@ -86,14 +86,18 @@ export interface SshTransportOptions {
  * CLOSE_AFTER_MS; stop waiting for it at GIVE_UP_AFTER_MS.
  */
 const REAP_AFTER_MS = 250;
-
-/** How often a connection with waiting calls checks how long the host has been silent. */
-const WEDGE_CHECK_EVERY_MS = 500;
 const CLOSE_AFTER_MS = 2_000;
 const GIVE_UP_AFTER_MS = 3_500;
 
-/** Retries of a refused channel open (20, 40, 80, 160, 320 ms apart: about 0.6 s in all). */
-const OPEN_RETRIES = 5;
+/** How often a connection with waiting calls checks how long the host has been silent. */
+const WEDGE_CHECK_EVERY_MS = 500;
+
+/**
+ * Retries of a refused channel open: the first ones at once (sshd has usually freed the session by the
+ * time the refusal arrives, one round trip later), then 20, 40, 80, 160, 320 ms apart (about 0.6 s).
+ */
+const OPEN_RETRIES_AT_ONCE = 10;
+const OPEN_RETRIES = OPEN_RETRIES_AT_ONCE + 5;
 const retryableOpenFailures = new WeakSet<object>();
 
 const SSH2_HOST_KEY_ALGORITHMS = new Set([
@@ -501,7 +505,8 @@ export class SshTransport implements HostTransport {
   /**
    * sshd frees a closed session only in its next cleanup pass, so an open that follows a close on the
    * same connection can briefly find MaxSessions still taken ("open failed") even though we hold fewer
-   * channels than that. Such refusals are retried a few times with a short backoff before they count.
+   * channels than that. Such refusals are retried, at once and then with a short backoff, before they
+   * count. Sleeping after every refusal would idle the channel slot for longer than sshd needs.
    */
   private async openExecRetrying(conn: Connection, command: string, signal: AbortSignal): Promise<ClientChannel> {
     for (let attempt = 0; ; attempt++) {
@@ -511,7 +516,7 @@ export class SshTransport implements HostTransport {
         if (!retryableOpenFailures.has(err as object) || attempt >= OPEN_RETRIES || !conn.alive || signal.aborted) {
           throw err;
         }
-        await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+        if (attempt >= OPEN_RETRIES_AT_ONCE) await new Promise((r) => setTimeout(r, 20 * 2 ** (attempt - OPEN_RETRIES_AT_ONCE)));
       }
     }
   }
