@@ -91,6 +91,7 @@ function createTransport(hc: HostConfig): HostTransport {
     hostKeyFingerprint: ssh.host_key_fingerprint,
     connectTimeoutMs: ssh.connect_timeout_seconds * 1000,
     maxChannels: ssh.max_channels,
+    maxConnections: ssh.max_connections,
   });
 }
 

@@ -60,11 +60,17 @@ export interface SshTransportOptions {
   /** Default 3. */
   keepaliveCountMax?: number;
   /**
-   * Exec channels open at once on the connection (default 8); more calls queue. The SFTP session, once
+   * Exec channels open at once on one connection (default 8); more calls queue. The SFTP session, once
    * opened, takes one more channel, and killing timed-out commands can take one more briefly, so keep this
    * at most sshd's MaxSessions (default 10) minus 2.
    */
   maxChannels?: number;
+  /**
+   * SSH connections to the host at most (default 2). The first is the warm one everything uses; another
+   * is dialled only when exec calls have taken every channel of those before it, since sshd serves all
+   * channels of one connection from one process and that process then limits the throughput.
+   */
+  maxConnections?: number;
   /** First fail-fast window after a failed connect (default 500 ms); doubles per failure up to backoffMaxMs. */
   backoffInitialMs?: number;
   /** Default 5 000 ms. */
@@ -111,6 +117,14 @@ const SSH2_HOST_KEY_ALGORITHMS = new Set([
   'ssh-dss',
 ]);
 
+interface Slot {
+  conn?: Connection;
+  connecting?: Promise<Connection>;
+  everConnected: boolean;
+  /** Exec calls holding a channel on this slot's connection (at most channelsPerConnection). */
+  active: number;
+}
+
 interface Connection {
   client: Client;
   alive: boolean;
@@ -146,9 +160,9 @@ export class SshTransport implements HostTransport {
   private readonly wedgeSuspectMs: number;
   private readonly wedgeProbeTimeoutMs: number;
 
-  private conn: Connection | undefined;
-  private connecting: Promise<Connection> | undefined;
-  private everConnected = false;
+  /** slots[0] is the host's warm connection (SFTP, awaitReply, probe); the others serve exec bursts. */
+  private readonly slots: Slot[];
+  private readonly channelsPerConnection: number;
   private reconnects = 0;
   private failures = 0;
   private retryAt = 0;
@@ -178,15 +192,22 @@ export class SshTransport implements HostTransport {
     this.keepaliveCountMax = options.keepaliveCountMax ?? 3;
     this.backoffInitialMs = options.backoffInitialMs ?? 500;
     this.backoffMaxMs = options.backoffMaxMs ?? 5_000;
-    this.limiter = new ChannelLimiter(options.maxChannels ?? 8);
+    this.channelsPerConnection = options.maxChannels ?? 8;
+    const connections = options.maxConnections ?? 2;
+    if (!Number.isInteger(connections) || connections < 1) {
+      throw new Error(`ssh host "${options.name}": max connections must be a whole number >= 1, got ${connections}`);
+    }
+    this.slots = Array.from({ length: connections }, () => ({ everConnected: false, active: 0 }));
+    this.limiter = new ChannelLimiter(this.channelsPerConnection * connections);
     this.wedgeSuspectMs = options.wedgeSuspectMs ?? 3_000;
     this.wedgeProbeTimeoutMs = options.wedgeProbeTimeoutMs ?? 5_000;
   }
 
   status(): TransportStatus {
     let state: ConnectionState;
-    if (this.conn?.alive) state = 'connected';
-    else if (this.connecting) state = this.everConnected ? 'reconnecting' : 'connecting';
+    const main = this.slots[0]!;
+    if (main.conn?.alive) state = 'connected';
+    else if (main.connecting) state = main.everConnected ? 'reconnecting' : 'connecting';
     else if (this.lastFailure) state = 'failed';
     else state = 'idle';
     const s: TransportStatus = { state, reconnects: this.reconnects };
@@ -202,21 +223,24 @@ export class SshTransport implements HostTransport {
     if (this.closed) return;
     this.closed = true;
     this.limiter.rejectAll(transportClosed(this.target));
-    const conn = this.conn;
-    this.conn = undefined;
-    if (conn?.alive) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          conn.client.destroy();
-          resolve();
-        }, 1_000);
-        conn.client.once('close', () => {
-          clearTimeout(timer);
-          resolve();
+    const conns = this.slots.map((slot) => slot.conn);
+    for (const slot of this.slots) slot.conn = undefined;
+    await Promise.all(
+      conns.map(async (conn) => {
+        if (!conn?.alive) return;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            conn.client.destroy();
+            resolve();
+          }, 1_000);
+          conn.client.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          conn.client.end();
         });
-        conn.client.end();
-      });
-    }
+      }),
+    );
   }
 
   /**
@@ -228,7 +252,7 @@ export class SshTransport implements HostTransport {
    * connection) and the next call dials again, instead of each call running into its own timeout.
    */
   awaitReply(): () => void {
-    const conn = this.conn;
+    const conn = this.slots[0]!.conn;
     return conn?.alive ? this.awaitReplyOn(conn) : () => {};
   }
 
@@ -325,10 +349,19 @@ export class SshTransport implements HostTransport {
     let channel: ClientChannel | undefined;
     try {
       release = await this.limiter.acquire(preStart.signal);
+      // The limiter holds the total; the channels go to the first connection with one free, so a
+      // second connection is dialled only once the first has all its channels busy.
+      const slot = this.slots.find((sl) => sl.active < this.channelsPerConnection)!;
+      slot.active++;
+      const releaseSlot = release;
+      release = () => {
+        slot.active--;
+        releaseSlot();
+      };
       const fullCommand = withPidPreamble(withCwd(command, options.cwd));
       for (let attempt = 0; ; attempt++) {
         waitingFor = `the SSH connection to ${this.address}`;
-        conn = await abortable(this.connection(), preStart.signal);
+        conn = await abortable(this.connection(slot), preStart.signal);
         waitingFor = 'the session channel to open';
         try {
           channel = await abortable(this.openExecRetrying(conn, fullCommand, preStart.signal), preStart.signal, (late) => {
@@ -556,11 +589,11 @@ export class SshTransport implements HostTransport {
     });
   }
 
-  /** The live connection, dialling if there is none; fails fast inside the backoff window. */
-  private connection(): Promise<Connection> {
+  /** The slot's live connection (the warm one by default), dialling if there is none; fails fast inside the backoff window. */
+  private connection(slot: Slot = this.slots[0]!): Promise<Connection> {
     if (this.closed) return Promise.reject(transportClosed(this.target));
-    if (this.conn?.alive) return Promise.resolve(this.conn);
-    if (this.connecting) return this.connecting;
+    if (slot.conn?.alive) return Promise.resolve(slot.conn);
+    if (slot.connecting) return slot.connecting;
     if (this.lastFailure && Date.now() < this.retryAt) {
       // Don't hammer a host that just failed: answer with the same error until the window passes.
       const f = this.lastFailure;
@@ -568,21 +601,21 @@ export class SshTransport implements HostTransport {
     }
     const attempt = this.connect().then(
       (conn) => {
-        this.connecting = undefined;
+        slot.connecting = undefined;
         if (this.closed) {
           // close() ran while we were dialling: don't keep a connection nobody will close.
           conn.client.end();
           throw transportClosed(this.target);
         }
-        if (this.everConnected) this.reconnects++;
-        this.everConnected = true;
+        if (slot.everConnected) this.reconnects++;
+        slot.everConnected = true;
         this.failures = 0;
         this.lastFailure = undefined;
-        this.conn = conn;
+        slot.conn = conn;
         return conn;
       },
       (err: AppError) => {
-        this.connecting = undefined;
+        slot.connecting = undefined;
         this.failures++;
         const backoff = Math.min(this.backoffMaxMs, this.backoffInitialMs * 2 ** (this.failures - 1));
         this.retryAt = Date.now() + backoff;
@@ -591,7 +624,7 @@ export class SshTransport implements HostTransport {
         throw err;
       },
     );
-    this.connecting = attempt;
+    slot.connecting = attempt;
     return attempt;
   }
 
@@ -763,7 +796,7 @@ export class SshTransport implements HostTransport {
     conn.sftp = undefined;
     clearInterval(conn.watchdog);
     conn.watchdog = undefined;
-    if (this.conn === conn) this.conn = undefined;
+    for (const slot of this.slots) if (slot.conn === conn) slot.conn = undefined;
     if (!this.closed) this.lastError = `The SSH connection to ${this.address} dropped (${reason}); it is re-opened on the next call.`;
     for (const cb of [...conn.onDrop]) cb();
     conn.onDrop.clear();
