@@ -141,7 +141,7 @@ describe('SshTransport on a wedged connection', () => {
   it('an SFTP request on a wedged connection fails within seconds, and the next one works on a new session', async () => {
     const { proxy, t, dir } = await setup();
     // A long per-request bound, so only the wedge handling can make the failure quick.
-    const fs = new SftpFileSystem({ sftp: () => t.sftp(), address: t.address, opTimeoutMs: 120_000 });
+    const fs = new SftpFileSystem({ sftp: () => t.sftp(), address: t.address, opTimeoutMs: 120_000, awaitReply: () => t.awaitReply() });
     expect((await fs.lstat(dir)).type).toBe('directory');
     proxy.freeze();
     const { value: err, ms } = await timed(appErrorOf(fs.lstat(dir)));
