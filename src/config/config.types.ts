@@ -34,7 +34,10 @@ export interface SshConfig {
   known_hosts: string;
   /** Pinned host key fingerprint "SHA256:..."; when set it is used instead of known_hosts. */
   host_key_fingerprint?: string;
+  /** Channels at once per connection. */
   max_channels: number;
+  /** Connections at most; more than the first only while exec calls fill its channels. */
+  max_connections: number;
   connect_timeout_seconds: number;
 }
 

@@ -46,6 +46,7 @@ class RawSsh {
   @Matches(/^SHA256:[A-Za-z0-9+/]{43}=?$/, { message: 'must look like SHA256:<43 base64 characters>' })
   host_key_fingerprint?: string;
   @IsOptional() @IsInt() @Min(1) @Max(64) max_channels?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(8) max_connections?: number;
   @IsOptional() @IsInt() @Min(1) @Max(120) connect_timeout_seconds?: number;
 }
 
@@ -403,6 +404,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
               known_hosts: expandHome(h.ssh!.known_hosts ?? '~/.ssh/known_hosts', home),
               host_key_fingerprint: h.ssh!.host_key_fingerprint,
               max_channels: h.ssh!.max_channels ?? 8,
+              max_connections: h.ssh!.max_connections ?? 2,
               connect_timeout_seconds: h.ssh!.connect_timeout_seconds ?? 10,
             }
           : undefined,

@@ -65,6 +65,7 @@ describe('loadConfig', () => {
         private_key_path: '/home/me/.ssh/id_ed25519',
         known_hosts: '/home/me/.ssh/known_hosts',
         max_channels: 8,
+        max_connections: 2,
       },
     });
     expect(c.keys).toEqual([
