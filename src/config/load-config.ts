@@ -24,7 +24,15 @@ import {
   type ValidationError,
 } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
-import { ALL_SCOPES, DEFAULT_RESULT_MAX_BYTES, LOG_LEVELS, type AppConfig, type HostConfig, type LogLevelSetting, type Scope } from './config.types.js';
+import {
+  ALL_SCOPES,
+  DEFAULT_RESULT_MAX_BYTES,
+  LOG_LEVELS,
+  type AppConfig,
+  type HostConfig,
+  type LogLevelSetting,
+  type Scope,
+} from './config.types.js';
 import { isLoopback, parseHostAndPort } from './host-names.js';
 import { nearestName } from './nearest-name.js';
 
@@ -171,6 +179,10 @@ const SERVER_ENV_VARS: Record<string, string> = {
   'server.allowed_hosts': 'ALLOWED_HOSTS',
   'server.audit_log': 'AUDIT_LOG',
   'server.log_level': 'LOG_LEVEL',
+  'gpu.sampler': 'GPU_SAMPLER',
+  'gpu.sample_interval_ms': 'GPU_SAMPLE_INTERVAL_MS',
+  'gpu.sampler_idle_seconds': 'GPU_SAMPLER_IDLE_SECONDS',
+  'gpu.history': 'GPU_HISTORY',
   default_host: 'DEFAULT_HOST',
 };
 

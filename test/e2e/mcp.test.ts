@@ -354,7 +354,7 @@ describe('MCP progress and tool list sizes', () => {
       console.log(
         `tools/list for the ${label} key: ${msg.result.tools.length} tools, ${Buffer.byteLength(JSON.stringify(msg.result))} bytes`,
       );
-      expect(msg.result.tools.length).toBe(label === 'full' ? 26 : 14);
+      expect(msg.result.tools.length).toBe(label === 'full' ? 27 : 15);
     }
   });
 });
