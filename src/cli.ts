@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { performance } from 'node:perf_hooks';
+import { ShutdownSignal } from '@nestjs/common';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load-config.js';
 import { createApp } from './app.js';
@@ -75,7 +76,11 @@ async function main(argv: string[]): Promise<void> {
       const started = performance.now();
       const config = loadConfig();
       const app = await createApp(config);
-      app.enableShutdownHooks();
+      const debugEventLoop = process.env.GHT_DEBUG_EVENT_LOOP === '1';
+      // Nest shuts down on SIGUSR2 too; the debug report takes that signal instead.
+      app.enableShutdownHooks(debugEventLoop ? Object.values(ShutdownSignal).filter((s) => s !== ShutdownSignal.SIGUSR2) : undefined);
+      forceExitAfterSignal();
+      if (debugEventLoop) reportEventLoopDelayOnSignal();
       const address = await listenOrExplain(app, config);
       const url = listeningUrl(address);
       const docs = isWildcard(address) ? `every interface of this machine; docs at /docs` : `docs at ${url}/docs`;
@@ -114,6 +119,46 @@ async function main(argv: string[]): Promise<void> {
       console.error(USAGE);
       process.exitCode = 2;
   }
+}
+
+/** How long a SIGTERM/SIGINT waits for requests in flight (a 400 s shell command, an SSH call) before exiting anyway. */
+const SHUTDOWN_GRACE_MS = 3000;
+
+/**
+ * Nest's shutdown hooks close the HTTP server, which waits for every open request; a long shell_exec or
+ * a wedged SSH call would then keep the process alive past any orchestrator's patience. The timer is
+ * unref'd, so a clean shutdown that finishes first is not held up by it.
+ */
+function forceExitAfterSignal(): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      setTimeout(() => {
+        console.error(`gpu-host-tools: requests still running ${SHUTDOWN_GRACE_MS / 1000} s after ${signal}; exiting without them`);
+        process.exit(signal === 'SIGTERM' ? 143 : 130);
+      }, SHUTDOWN_GRACE_MS).unref();
+    });
+  }
+}
+
+/**
+ * Debugging and tests only (GHT_DEBUG_EVENT_LOOP=1): the event loop's delay, measured inside the server.
+ * Each SIGUSR2 prints one line `event-loop-delay {"p99_ms":..,"max_ms":..,"mean_ms":..,"samples":..}` on
+ * stdout with what was measured since the previous one.
+ */
+function reportEventLoopDelayOnSignal(): void {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  process.on('SIGUSR2', () => {
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    const stats = {
+      p99_ms: ms(histogram.percentile(99)),
+      max_ms: ms(histogram.max),
+      mean_ms: ms(histogram.mean),
+      samples: histogram.count,
+    };
+    histogram.reset();
+    console.log(`event-loop-delay ${JSON.stringify(stats)}`);
+  });
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -48,6 +48,9 @@ export function redactArgs(value: unknown, key?: string, depth = 0): unknown {
 export class AuditLog implements OnApplicationShutdown {
   private readonly log = new Logger('Audit');
   private readonly file?: WriteStream;
+  /** Lines recorded in this turn of the event loop, written together once it ends. */
+  private pending: string[] = [];
+  private flushScheduled = false;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     if (config.audit_log) {
@@ -70,11 +73,27 @@ export class AuditLog implements OnApplicationShutdown {
       code: entry.code,
       duration_ms: Math.round(entry.duration_ms),
     });
-    if (this.file) this.file.write(line + '\n');
-    else this.log.log(line);
+    // The call is recorded just before its answer is sent. Writing to the log then is a blocking write
+    // to a pipe (stdout), which cost a trivial shell_exec about 0.4 ms of its latency: the lines are
+    // written right after the answers, one write for all the calls that finished in the same turn.
+    this.pending.push(line);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const lines = this.pending;
+    this.pending = [];
+    if (lines.length === 0) return;
+    if (this.file) this.file.write(lines.join('\n') + '\n');
+    else for (const line of lines) this.log.log(line);
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.flush();
     if (this.file) await new Promise<void>((resolve) => this.file!.end(resolve));
   }
 }

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'PATH_OUTSIDE_ROOT'
+  | 'PATH_PROTECTED'
   | 'COMMAND_DENIED'
   | 'HOST_NOT_ALLOWED'
   | 'ORIGIN_NOT_ALLOWED'

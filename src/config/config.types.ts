@@ -34,7 +34,10 @@ export interface SshConfig {
   known_hosts: string;
   /** Pinned host key fingerprint "SHA256:..."; when set it is used instead of known_hosts. */
   host_key_fingerprint?: string;
+  /** Channels at once per connection. */
   max_channels: number;
+  /** Connections at most; more than the first only while exec calls fill its channels. */
+  max_connections: number;
   connect_timeout_seconds: number;
 }
 
@@ -57,6 +60,8 @@ export interface HostConfig {
   ollama_tunnel: boolean;
   /** Jail for the file tools; undefined = the account's home, resolved on first use. */
   files_root?: string;
+  /** Credentials and login files the file tools refuse; undefined = the built-in list ("default" stands for it). */
+  files_protected_paths?: string[];
   nvidia_smi_path: string;
   /** Where the host's Ollama stores models (for the disk check of pulls); undefined = found on the host. */
   ollama_models_dir?: string;

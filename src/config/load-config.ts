@@ -24,7 +24,15 @@ import {
   type ValidationError,
 } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
-import { ALL_SCOPES, DEFAULT_RESULT_MAX_BYTES, LOG_LEVELS, type AppConfig, type HostConfig, type LogLevelSetting, type Scope } from './config.types.js';
+import {
+  ALL_SCOPES,
+  DEFAULT_RESULT_MAX_BYTES,
+  LOG_LEVELS,
+  type AppConfig,
+  type HostConfig,
+  type LogLevelSetting,
+  type Scope,
+} from './config.types.js';
 import { isLoopback, parseHostAndPort } from './host-names.js';
 import { nearestName } from './nearest-name.js';
 
@@ -46,6 +54,7 @@ class RawSsh {
   @Matches(/^SHA256:[A-Za-z0-9+/]{43}=?$/, { message: 'must look like SHA256:<43 base64 characters>' })
   host_key_fingerprint?: string;
   @IsOptional() @IsInt() @Min(1) @Max(64) max_channels?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(8) max_connections?: number;
   @IsOptional() @IsInt() @Min(1) @Max(120) connect_timeout_seconds?: number;
 }
 
@@ -77,6 +86,14 @@ class RawHost {
   /** The older spelling of ollama.url. */
   @IsOptional() @Matches(HTTP_URL, { message: 'must be an http:// or https:// URL' }) ollama_url?: string;
   @IsOptional() @IsString() @Matches(/^\//, { message: 'must be an absolute path' }) files_root?: string;
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  @Matches(/^(default|(~\/)?\/?(?!\.\.?(\/|$))[^/\0]+(\/(?!\.\.?(\/|$))[^/\0]+)*\/?)$/, {
+    each: true,
+    message: 'each entry must be "default" or a path of names such as ".ssh", ".config/gh" or "/etc/shadow" (no "." or "..")',
+  })
+  files_protected_paths?: string[];
   @IsOptional() @IsString() @MinLength(1) nvidia_smi_path?: string;
   @IsOptional() @IsString() @Matches(/^\//, { message: 'must be an absolute path' }) ollama_models_dir?: string;
   @IsOptional() @ValidateNested() @Type(() => RawShell) shell?: RawShell;
@@ -147,6 +164,7 @@ const HOST_ENV_VARS: Array<[string, string[], (v: string) => unknown]> = [
   ['OLLAMA_URL', ['ollama', 'url'], String],
   ['OLLAMA_TUNNEL', ['ollama', 'tunnel'], envBool],
   ['FILES_ROOT', ['files_root'], String],
+  ['FILES_PROTECTED_PATHS', ['files_protected_paths'], envList],
   ['SHELL_ENABLED', ['shell', 'enabled'], envBool],
   ['NVIDIA_SMI_PATH', ['nvidia_smi_path'], String],
   ['OLLAMA_MODELS_DIR', ['ollama_models_dir'], String],
@@ -161,6 +179,10 @@ const SERVER_ENV_VARS: Record<string, string> = {
   'server.allowed_hosts': 'ALLOWED_HOSTS',
   'server.audit_log': 'AUDIT_LOG',
   'server.log_level': 'LOG_LEVEL',
+  'gpu.sampler': 'GPU_SAMPLER',
+  'gpu.sample_interval_ms': 'GPU_SAMPLE_INTERVAL_MS',
+  'gpu.sampler_idle_seconds': 'GPU_SAMPLER_IDLE_SECONDS',
+  'gpu.history': 'GPU_HISTORY',
   default_host: 'DEFAULT_HOST',
 };
 
@@ -394,12 +416,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
               known_hosts: expandHome(h.ssh!.known_hosts ?? '~/.ssh/known_hosts', home),
               host_key_fingerprint: h.ssh!.host_key_fingerprint,
               max_channels: h.ssh!.max_channels ?? 8,
+              max_connections: h.ssh!.max_connections ?? 2,
               connect_timeout_seconds: h.ssh!.connect_timeout_seconds ?? 10,
             }
           : undefined,
       ollama_url: ollamaUrl,
       ollama_tunnel: tunnel,
       files_root: h.files_root ?? (transport === 'local' ? home : undefined),
+      files_protected_paths: h.files_protected_paths,
       nvidia_smi_path: h.nvidia_smi_path ?? 'nvidia-smi',
       ollama_models_dir: h.ollama_models_dir,
       shell: {

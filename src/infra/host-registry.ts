@@ -98,12 +98,13 @@ function createTransport(hc: HostConfig): HostTransport {
     hostKeyFingerprint: ssh.host_key_fingerprint,
     connectTimeoutMs: ssh.connect_timeout_seconds * 1000,
     maxChannels: ssh.max_channels,
+    maxConnections: ssh.max_connections,
   });
 }
 
 function createFileSystem(transport: HostTransport): FileSystem {
   if (transport instanceof SshTransport) {
-    return new SftpFileSystem({ sftp: () => transport.sftp(), address: transport.address });
+    return new SftpFileSystem({ sftp: () => transport.sftp(), address: transport.address, awaitReply: () => transport.awaitReply() });
   }
   return new LocalFileSystem();
 }

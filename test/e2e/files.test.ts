@@ -380,10 +380,14 @@ describe.each(['ssh', 'local'] as const)('files over the %s transport', (transpo
 
     it('writes an audit record with the content replaced by its size and hash', async () => {
       await post('/files/write', { path: 'audited.txt', content: 'top secret content' });
-      const line = server
-        .output()
-        .split('\n')
-        .find((l) => l.includes('"operation":"files_write"') && l.includes('audited.txt'));
+      // The audit line is written right after the answer, so it may arrive a moment later.
+      const find = () =>
+        server
+          .output()
+          .split('\n')
+          .find((l) => l.includes('"operation":"files_write"') && l.includes('audited.txt'));
+      for (let i = 0; i < 100 && !find(); i++) await new Promise((r) => setTimeout(r, 20));
+      const line = find();
       expect(line).toBeDefined();
       expect(line).not.toContain('top secret content');
       expect(line).toContain(sha256('top secret content'));

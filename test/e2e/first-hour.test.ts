@@ -355,6 +355,15 @@ describe('messages', () => {
       expect(Object.keys(doc.components.schemas).length).toBeLessThan(Object.keys(full.components.schemas).length);
     }
     const gpu = (await call(server.url, 'GET', '/openapi/gpu.json')).body;
-    expect(Object.keys(gpu.components.schemas).sort()).toEqual(['ErrorResponse', 'GpuInfo', 'GpuProcess', 'GpuStatusResult']);
+    expect(Object.keys(gpu.components.schemas).sort()).toEqual([
+      'ErrorResponse',
+      'GpuHistoryGpu',
+      'GpuHistoryProcess',
+      'GpuHistoryResult',
+      'GpuHistoryStat',
+      'GpuInfo',
+      'GpuProcess',
+      'GpuStatusResult',
+    ]);
   });
 });

@@ -46,7 +46,14 @@ interface Op {
 
 const filesRoot = mkdtempSync(path.join(os.tmpdir(), 'ght-fuzz-root-'));
 const ollama = await startFakeOllama();
-const server = await startServer({ API_KEY: FULL, FILES_ROOT: filesRoot, OLLAMA_URL: ollama.url, SHELL_ENABLED: 'true' });
+// GHT_DEBUG_EVENT_LOOP: the server measures its own event-loop delay and reports it on SIGUSR2 (src/cli.ts).
+const server = await startServer({
+  API_KEY: FULL,
+  FILES_ROOT: filesRoot,
+  OLLAMA_URL: ollama.url,
+  SHELL_ENABLED: 'true',
+  GHT_DEBUG_EVENT_LOOP: '1',
+});
 const doc = (await call(server.url, 'GET', '/openapi.json')).body;
 const OPS = operationsOf(doc);
 const mcp = await connectMcp(server.url, FULL);
@@ -877,6 +884,20 @@ describe('fuzzing every operation with invalid input', () => {
       }
       expect(problems).toEqual([]);
     });
+  });
+
+  it('kept the event loop responsive throughout (p99 delay under 100 ms, measured in the server)', async () => {
+    const seen = server.output().length;
+    server.process.kill('SIGUSR2');
+    let report: RegExpExecArray | null = null;
+    for (let i = 0; i < 100 && !report; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      report = /event-loop-delay (\{.*\})/.exec(server.output().slice(seen));
+    }
+    expect(report, 'the server printed no event-loop-delay report').not.toBeNull();
+    const delay = JSON.parse(report![1]);
+    console.info(`fuzz: event-loop p99 ${delay.p99_ms} ms, max ${delay.max_ms} ms over ${delay.samples} samples`);
+    expect(delay.p99_ms).toBeLessThan(100);
   });
 
   it('is still healthy afterwards, with no prototype pollution visible', async () => {

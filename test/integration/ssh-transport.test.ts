@@ -15,6 +15,7 @@ import { AppError } from '../../src/common/errors.js';
 import { SshTransport, type SshTransportOptions } from '../../src/infra/ssh/ssh-transport.js';
 import type { ExecOptions } from '../../src/infra/transport.js';
 import { sharedSshd } from '../support/context.js';
+import { startFreezableProxy } from '../support/freezable-proxy.js';
 import { freePort, generateKey, startSshd, type Sshd, type SshdInfo } from '../support/sshd.js';
 
 const execFileP = promisify(execFile);
@@ -257,8 +258,36 @@ describe('SshTransport exec (shared sshd)', () => {
     }
   });
 
+  it('dials a second connection only when the first has every channel busy, and runs 16 at once across both', async () => {
+    const proxy = await startFreezableProxy(sshd);
+    const pooled = new SshTransport({
+      name: 'pool',
+      host: proxy.host,
+      port: proxy.port,
+      username: sshd.username,
+      privateKeyPath: sshd.privateKeyPath,
+      hostKeyFingerprint: sshd.hostKeyFingerprint,
+      maxChannels: 8,
+      maxConnections: 2,
+    });
+    try {
+      // Up to 8 at once: the one warm connection.
+      const few = await Promise.all(Array.from({ length: 8 }, (_, i) => pooled.exec(`echo few-${i}`, defaults)));
+      expect(few.map((r) => r.stdout)).toEqual(few.map((_, i) => `few-${i}\n`));
+      expect(proxy.accepted()).toBe(1);
+      // 16 at once: the first connection's 8 channels are busy, so the other 8 go to a second one.
+      const many = await Promise.all(Array.from({ length: 16 }, (_, i) => pooled.exec(`sleep 1; echo many-${i}`, defaults)));
+      expect(many.map((r) => r.stdout)).toEqual(many.map((_, i) => `many-${i}\n`));
+      expect(proxy.accepted()).toBe(2);
+      expect(pooled.status()).toMatchObject({ state: 'connected', reconnects: 0 });
+    } finally {
+      await pooled.close();
+      await proxy.close();
+    }
+  });
+
   it('a command that waits in the queue past its timeout is not run and says why', async () => {
-    const narrow = transportFor(sshd, { maxChannels: 1 });
+    const narrow = transportFor(sshd, { maxChannels: 1, maxConnections: 1 });
     try {
       const blocker = narrow.exec('sleep 2', defaults);
       const err = await appError(narrow.exec('echo late', { ...defaults, timeoutMs: 300 }));

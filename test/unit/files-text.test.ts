@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { asText, globToRegExp, toPage, utf8Boundary } from '../../src/modules/files/text.js';
+import { asText, Glob, toPage, utf8Boundary } from '../../src/modules/files/text.js';
 
 describe('utf8Boundary', () => {
   const euro = Buffer.from('€'); // e2 82 ac
@@ -83,8 +83,8 @@ describe('toPage and asText', () => {
   });
 });
 
-describe('globToRegExp', () => {
-  const matches = (pattern: string, name: string) => globToRegExp(pattern)!.test(name);
+describe('Glob', () => {
+  const matches = (pattern: string, name: string) => Glob.compile(pattern)!.matches(name);
 
   it.each([
     ['*.gguf', 'gemma-2b.Q4_K_M.gguf', true],
@@ -112,8 +112,62 @@ describe('globToRegExp', () => {
   });
 
   it('refuses malformed patterns', () => {
-    expect(globToRegExp('[abc')).toBeNull();
-    expect(globToRegExp('abc\\')).toBeNull();
-    expect(globToRegExp('[z-a]')).toBeNull();
+    expect(Glob.compile('[abc')).toBeNull();
+    expect(Glob.compile('abc\\')).toBeNull();
+    expect(Glob.compile('[z-a]')).toBeNull();
+  });
+
+  it.each([
+    ['[\\]]', ']', true],
+    ['[a\\-z]', '-', true],
+    ['[a\\-z]', 'm', false],
+    ['?', 'é', true],
+    ['?', '🙂', true],
+    ['??', '🙂', false],
+    ['[à-ü]*', 'éclair', true],
+  ])('sets and whole characters: %s against %s is %s', (pattern, name, expected) => {
+    expect(matches(pattern, name)).toBe(expected);
+  });
+
+  /** The textbook dynamic programme over (pattern token, name position): slow but obviously right. */
+  function reference(pattern: string, name: string): boolean {
+    const p = Array.from(pattern);
+    const n = Array.from(name);
+    const memo = new Map<string, boolean>();
+    const go = (i: number, j: number): boolean => {
+      const key = `${i},${j}`;
+      if (memo.has(key)) return memo.get(key)!;
+      let r: boolean;
+      if (i === p.length) r = j === n.length;
+      else if (p[i] === '*') r = go(i + 1, j) || (j < n.length && go(i, j + 1));
+      else r = j < n.length && (p[i] === '?' || p[i] === n[j]) && go(i + 1, j + 1);
+      memo.set(key, r);
+      return r;
+    };
+    return go(0, 0);
+  }
+
+  it('agrees with a reference matcher on random patterns of *, ? and letters', () => {
+    const letters = fc.constantFrom('a', 'b', '.', 'é');
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(letters, fc.constant('*'), fc.constant('?')), { maxLength: 12 }).map((a) => a.join('')),
+        fc.array(letters, { maxLength: 14 }).map((a) => a.join('')),
+        (pattern, name) => Glob.compile(pattern)!.matches(name) === reference(pattern, name),
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('matches backtracking patterns against long names in bounded time (a regex takes minutes)', () => {
+    // The input that stalled the server: a pattern that a backtracking regex explores exponentially.
+    const hostile = ['*a*a*a*a*a*a*a*a*a*aZ', '*'.repeat(127) + 'Z', '*?*?*?*?*?*?*?*?*?*?*?*?!', '*' + 'a*'.repeat(120) + 'b'];
+    const names = [...Array.from({ length: 8 }, () => 'a'.repeat(150)), 'a'.repeat(255), 'ab'.repeat(127)];
+    const started = performance.now();
+    const results = hostile.flatMap((pattern) => names.map((name) => Glob.compile(pattern)!.matches(name)));
+    // 40 matches of at most 255 × 255 steps each: milliseconds; the generous bound only catches a blow-up.
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(results).toEqual(hostile.flatMap((pattern) => names.map((name) => reference(pattern, name))));
+    expect(results.filter(Boolean)).toHaveLength(1); // 'ab' repeated ends in b and has the a's
   });
 });

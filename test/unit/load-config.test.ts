@@ -65,6 +65,7 @@ describe('loadConfig', () => {
         private_key_path: '/home/me/.ssh/id_ed25519',
         known_hosts: '/home/me/.ssh/known_hosts',
         max_channels: 8,
+        max_connections: 2,
       },
     });
     expect(c.keys).toEqual([
@@ -95,7 +96,7 @@ describe('loadConfig', () => {
     expect(error({ SSH_HOST: 'h', SSH_PORT: '99999' })).toBe('SSH_PORT / hosts.default.ssh.port: must not be greater than 65535');
     expect(error({ SHELL_ENABLED: 'maybe' })).toBe('SHELL_ENABLED / hosts.local.shell.enabled: "maybe" is not true or false');
     expect(error({ SSH_PORT: '22' })).toMatch(/^SSH_PORT: is set but SSH_HOST is not/);
-    expect(error({ OLLAMA_URL: 'ftp://x' })).toMatch(/^OLLAMA_URL \/ hosts\.local\.ollama_url: must be an http/);
+    expect(error({ OLLAMA_URL: 'ftp://x' })).toMatch(/^OLLAMA_URL \/ hosts\.local\.ollama\.url: must be an http/);
     expect(error({ API_KEY: 'short' })).toMatch(/^API_KEY: must be at least 16 characters/);
     expect(error({ BIND_ADDRESS: '0.0.0.0' })).toMatch(/^BIND_ADDRESS \/ server\.bind_address: .*API_KEY/);
     expect(error({ CONFIG_FILE: yamlFile('hosts:\n  a:\n    shell: {deny: ["("]}\n') })).toMatch(
@@ -175,14 +176,16 @@ describe('loadConfig', () => {
   });
 
   it('gpu: a bad value stops with one line naming the key', () => {
-    expect(error({ HOME: '/h', GPU_SAMPLER: 'maybe' })).toMatch(/^GPU_SAMPLER: /);
-    expect(error({ HOME: '/h', GPU_SAMPLE_INTERVAL_MS: '10' })).toMatch(/^GPU_SAMPLE_INTERVAL_MS: .*200/);
-    expect(error({ HOME: '/h', GPU_SAMPLER_IDLE_SECONDS: 'soon' })).toMatch(/^GPU_SAMPLER_IDLE_SECONDS: /);
-    expect(error({ HOME: '/h', GPU_HISTORY: 'forever' })).toMatch(/^GPU_HISTORY: /);
-    expect(error({ HOME: '/h', CONFIG_FILE: yamlFile('gpu: {sampler: 1}\n') })).toBe('gpu.sampler: must be on or off');
+    expect(error({ HOME: '/h', GPU_SAMPLER: 'maybe' })).toMatch(/^GPU_SAMPLER \/ gpu\.sampler: /);
+    expect(error({ HOME: '/h', GPU_SAMPLE_INTERVAL_MS: '10' })).toMatch(/^GPU_SAMPLE_INTERVAL_MS \/ gpu\.sample_interval_ms: .*200/);
+    expect(error({ HOME: '/h', GPU_SAMPLER_IDLE_SECONDS: 'soon' })).toMatch(/^GPU_SAMPLER_IDLE_SECONDS \/ gpu\.sampler_idle_seconds: /);
+    expect(error({ HOME: '/h', GPU_HISTORY: 'forever' })).toMatch(/^GPU_HISTORY \/ gpu\.history: /);
+    expect(error({ HOME: '/h', CONFIG_FILE: yamlFile('gpu: {sampler: 1}\n') })).toBe('gpu.sampler (env GPU_SAMPLER): must be on or off');
     expect(loadConfig({ HOME: '/h', CONFIG_FILE: yamlFile('gpu:\n  sampler: off\n') }).gpu.sampler).toBe(false);
     expect(loadConfig({ HOME: '/h', CONFIG_FILE: yamlFile('gpu:\n  sampler: false\n') }).gpu.sampler).toBe(false);
-    expect(error({ HOME: '/h', CONFIG_FILE: yamlFile('gpu: {sampler_idle_seconds: 0}\n') })).toMatch(/^gpu\.sampler_idle_seconds: /);
+    expect(error({ HOME: '/h', CONFIG_FILE: yamlFile('gpu: {sampler_idle_seconds: 0}\n') })).toMatch(
+      /^gpu\.sampler_idle_seconds \(env GPU_SAMPLER_IDLE_SECONDS\): /,
+    );
   });
 
   it('allows a non-loopback bind address once a key exists', () => {
@@ -193,12 +196,37 @@ describe('loadConfig', () => {
     expect(loadConfig({ HOME: '/home/me', OLLAMA_MODELS_DIR: '/data/ollama/models' }).hosts[0].ollama_models_dir).toBe(
       '/data/ollama/models',
     );
-    expect(error({ HOME: '/home/me', OLLAMA_MODELS_DIR: 'models' })).toBe('OLLAMA_MODELS_DIR: must be an absolute path');
+    expect(error({ HOME: '/home/me', OLLAMA_MODELS_DIR: 'models' })).toBe(
+      'OLLAMA_MODELS_DIR / hosts.local.ollama_models_dir: must be an absolute path',
+    );
     const dir = mkdtempSync(join(tmpdir(), 'ght-cfg-'));
     try {
       writeFileSync(join(dir, 'c.yaml'), 'hosts:\n  whisper:\n    ollama_models_dir: ~/models\n');
       expect(error({ HOME: '/home/me', CONFIG_FILE: join(dir, 'c.yaml') })).toBe(
-        'hosts.whisper.ollama_models_dir: must be an absolute path',
+        'hosts.whisper.ollama_models_dir (env OLLAMA_MODELS_DIR): must be an absolute path',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads files_protected_paths per host and refuses entries that are no path of names', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ght-cfg-protected-'));
+    try {
+      const file = path.join(dir, 'c.yaml');
+      const write = (list: unknown) => writeFileSync(file, JSON.stringify({ hosts: { a: { files_protected_paths: list }, b: {} } }));
+      write(['default', '~/secrets', '/srv/vault/', '.config/app']);
+      const c = loadConfig({ HOME: '/home/me', CONFIG_FILE: file });
+      expect(c.hosts.map((h) => h.files_protected_paths)).toEqual([['default', '~/secrets', '/srv/vault/', '.config/app'], undefined]);
+      expect(
+        loadConfig({ HOME: '/home/me', CONFIG_FILE: file, FILES_PROTECTED_PATHS: '.netrc, default' }).hosts[0].files_protected_paths,
+      ).toEqual(['.netrc', 'default']);
+      for (const bad of [['../etc'], ['.ssh/../x'], [''], ['a//b/./c'], ['/'], [42]]) {
+        write(bad);
+        expect(error({ HOME: '/home/me', CONFIG_FILE: file })).toMatch(/^hosts\.a\.files_protected_paths \(env FILES_PROTECTED_PATHS\): /);
+      }
+      expect(error({ HOME: '/home/me', FILES_PROTECTED_PATHS: '.ssh,..' })).toMatch(
+        /^FILES_PROTECTED_PATHS \/ hosts\.local\.files_protected_paths: /,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -244,10 +272,10 @@ describe('loadConfig: Ollama through the SSH connection', () => {
   });
 
   it('refuses what cannot work, naming the variable or the YAML path', () => {
-    expect(error({ ...ssh, OLLAMA_TUNNEL: 'maybe' })).toBe('OLLAMA_TUNNEL: must be a boolean value');
-    expect(error({ ...ssh, OLLAMA_URL: 'ftp://x' })).toBe('OLLAMA_URL: must be an http:// or https:// URL');
+    expect(error({ ...ssh, OLLAMA_TUNNEL: 'maybe' })).toBe('OLLAMA_TUNNEL / hosts.default.ollama.tunnel: "maybe" is not true or false');
+    expect(error({ ...ssh, OLLAMA_URL: 'ftp://x' })).toBe('OLLAMA_URL / hosts.default.ollama.url: must be an http:// or https:// URL');
     expect(error({ ...ssh, OLLAMA_URL: 'https://127.0.0.1:11434' })).toBe(
-      'OLLAMA_URL: https:// cannot be used through the SSH connection (it already encrypts); use http://, or set OLLAMA_TUNNEL=false (ollama.tunnel: false) to connect directly',
+      'OLLAMA_URL / hosts.default.ollama.url: https:// cannot be used through the SSH connection (it already encrypts); use http://, or set OLLAMA_TUNNEL=false (ollama.tunnel: false) to connect directly',
     );
     expect(ollamaOf({ ...ssh, OLLAMA_URL: 'https://gpu:11434', OLLAMA_TUNNEL: 'false' })).toEqual({
       url: 'https://gpu:11434',
@@ -258,6 +286,6 @@ describe('loadConfig: Ollama through the SSH connection', () => {
     const typo = yamlFile('hosts:\n  a: {ssh: {host: g}, ollama: {tunel: false}}\n');
     expect(error({ HOME: '/h', CONFIG_FILE: typo })).toMatch(/^hosts\.a\.ollama\.tunel: /);
     const notBool = yamlFile('hosts:\n  a: {ssh: {host: g}, ollama: {tunnel: "off"}}\n');
-    expect(error({ HOME: '/h', CONFIG_FILE: notBool })).toBe('hosts.a.ollama.tunnel: must be a boolean value');
+    expect(error({ HOME: '/h', CONFIG_FILE: notBool })).toBe('hosts.a.ollama.tunnel (env OLLAMA_TUNNEL): "off" is not true or false');
   });
 });

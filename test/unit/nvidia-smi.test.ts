@@ -451,12 +451,12 @@ describe('failures', () => {
     const overSsh = errorOf(() => parseGpuStatus('whisper', stdout, stderr, 0, 'ssh'));
     expect(overSsh.message).toContain('not on the PATH of the SSH account');
     expect(overSsh.message).toContain("NVIDIA_SMI_PATH (YAML: the host's nvidia_smi_path)");
-    const local = errorOf(() => parseGpuStatus('local', stdout, stderr, 0, 'local'));
+    const local = errorOf(() => parseGpuStatus('local', stdout, stderr, 0, undefined, 'local'));
     expect(local.message).toContain('not on the PATH of the account gpu-host-tools runs as');
     expect(local.message).toContain('NVIDIA_SMI_PATH');
     expect(local.message).not.toMatch(/ssh/i);
     const notExecutable = framed([{ name: 'gpu', stdout: '', stderr: 'sh: 1: /opt/nv/nvidia-smi: Permission denied\n', exit: 126 }]);
-    const denied = errorOf(() => parseGpuStatus('local', notExecutable.stdout, notExecutable.stderr, 0, 'local'));
+    const denied = errorOf(() => parseGpuStatus('local', notExecutable.stdout, notExecutable.stderr, 0, undefined, 'local'));
     expect(denied.message).toContain('NVIDIA_SMI_PATH / nvidia_smi_path');
     expect(denied.message).toContain('cannot be executed by the account gpu-host-tools runs as');
     expect(denied.message).not.toMatch(/ssh/i);

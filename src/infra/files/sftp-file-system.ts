@@ -26,6 +26,12 @@ export interface SftpFileSystemOptions {
   address: string;
   /** Bound on every single SFTP request. */
   opTimeoutMs?: number;
+  /**
+   * Called when a request is sent; the function it returns when the answer came (or the request gave
+   * up). The ssh transport's awaitReply: a wedged connection is then dropped within seconds and the
+   * request fails at once instead of waiting out opTimeoutMs.
+   */
+  awaitReply?: () => () => void;
 }
 
 /** SSH_FX_* status codes (draft-ietf-secsh-filexfer-02). */
@@ -195,7 +201,9 @@ export class SftpFileSystem implements FileSystem {
     return this.options.sftp().then(
       (sftp) =>
         new Promise<T>((resolve, reject) => {
+          const answered = this.options.awaitReply?.() ?? (() => {});
           const timer = setTimeout(() => {
+            answered();
             reject(
               new AppError(
                 504,
@@ -206,11 +214,13 @@ export class SftpFileSystem implements FileSystem {
           }, this.opTimeoutMs);
           try {
             fn(sftp, (err, value) => {
+              answered();
               clearTimeout(timer);
               if (err) reject(this.toError(err, op, p));
               else resolve(value as T);
             });
           } catch (err) {
+            answered();
             clearTimeout(timer);
             reject(this.toError(err as Error, op, p));
           }

@@ -118,6 +118,14 @@ export function droppedDuringExec(t: SshTarget): AppError {
   );
 }
 
+export function droppedBeforeStart(t: SshTarget): AppError {
+  return new AppError(
+    503,
+    'HOST_UNREACHABLE',
+    `The SSH connection to ${t.address} stopped answering before the command started, and so did a new one; the command was not run, so check the network path to the host and try again.`,
+  );
+}
+
 export function channelOpenError(t: SshTarget, reason: string): AppError {
   return new AppError(
     503,

@@ -28,6 +28,7 @@ import {
 import {
   channelOpenError,
   connectError,
+  droppedBeforeStart,
   droppedDuringExec,
   formatSeconds,
   forwardOpenError,
@@ -63,15 +64,30 @@ export interface SshTransportOptions {
   /** Default 3. */
   keepaliveCountMax?: number;
   /**
-   * Exec channels open at once on the connection (default 8); more calls queue. The SFTP session, once
+   * Exec channels open at once on one connection (default 8); more calls queue. The SFTP session, once
    * opened, takes one more channel, and killing timed-out commands can take one more briefly, so keep this
    * at most sshd's MaxSessions (default 10) minus 2.
    */
   maxChannels?: number;
+  /**
+   * SSH connections to the host at most (default 2). The first is the warm one everything uses; another
+   * is dialled only when exec calls have taken every channel of those before it, since sshd serves all
+   * channels of one connection from one process and that process then limits the throughput.
+   */
+  maxConnections?: number;
   /** First fail-fast window after a failed connect (default 500 ms); doubles per failure up to backoffMaxMs. */
   backoffInitialMs?: number;
   /** Default 5 000 ms. */
   backoffMaxMs?: number;
+  /**
+   * A wedged connection (the network went silent without closing it) would otherwise be noticed only by
+   * keepalive, interval × count later. While a call waits for an answer (a channel open, a running
+   * command, an SFTP request) and nothing at all has come from the host for this long, the connection is
+   * probed. Default 3 000 ms.
+   */
+  wedgeSuspectMs?: number;
+  /** How long the probe (an SSH keepalive request) may go unanswered before the connection is dropped. Default 5 000 ms. */
+  wedgeProbeTimeoutMs?: number;
 }
 
 /**
@@ -83,8 +99,15 @@ const REAP_AFTER_MS = 250;
 const CLOSE_AFTER_MS = 2_000;
 const GIVE_UP_AFTER_MS = 3_500;
 
-/** Retries of a refused channel open (20, 40, 80, 160, 320 ms apart: about 0.6 s in all). */
-const OPEN_RETRIES = 5;
+/** How often a connection with waiting calls checks how long the host has been silent. */
+const WEDGE_CHECK_EVERY_MS = 500;
+
+/**
+ * Retries of a refused channel open: the first ones at once (sshd has usually freed the session by the
+ * time the refusal arrives, one round trip later), then 20, 40, 80, 160, 320 ms apart (about 0.6 s).
+ */
+const OPEN_RETRIES_AT_ONCE = 10;
+const OPEN_RETRIES = OPEN_RETRIES_AT_ONCE + 5;
 const retryableOpenFailures = new WeakSet<object>();
 
 const SSH2_HOST_KEY_ALGORITHMS = new Set([
@@ -98,13 +121,31 @@ const SSH2_HOST_KEY_ALGORITHMS = new Set([
   'ssh-dss',
 ]);
 
+interface Slot {
+  conn?: Connection;
+  connecting?: Promise<Connection>;
+  everConnected: boolean;
+  /** Exec calls holding a channel on this slot's connection (at most channelsPerConnection). */
+  active: number;
+}
+
 interface Connection {
   client: Client;
   alive: boolean;
   /** Run when the connection goes away (exec calls in flight fail fast instead of hanging). */
   onDrop: Set<() => void>;
   sftp?: Promise<SFTPWrapper>;
+  /** performance.now() of the last bytes received from the host. */
+  lastHeard: number;
+  /** Calls waiting for an answer from the host right now (see awaitReply). */
+  waiting: number;
+  /** Runs while `waiting` > 0: probes the connection when the host has been silent too long. */
+  watchdog?: NodeJS.Timeout;
+  probing: boolean;
 }
+
+/** The open of an exec channel was never confirmed when the connection went away: the command did not run. */
+const notStartedDrops = new WeakSet<object>();
 
 export { shellQuote, withCwd } from './shell-quote.js';
 
@@ -120,10 +161,12 @@ export class SshTransport implements HostTransport {
   private readonly backoffInitialMs: number;
   private readonly backoffMaxMs: number;
   private readonly limiter: ChannelLimiter;
+  private readonly wedgeSuspectMs: number;
+  private readonly wedgeProbeTimeoutMs: number;
 
-  private conn: Connection | undefined;
-  private connecting: Promise<Connection> | undefined;
-  private everConnected = false;
+  /** slots[0] is the host's warm connection (SFTP, awaitReply, probe); the others serve exec bursts. */
+  private readonly slots: Slot[];
+  private readonly channelsPerConnection: number;
   private reconnects = 0;
   private failures = 0;
   private retryAt = 0;
@@ -153,13 +196,22 @@ export class SshTransport implements HostTransport {
     this.keepaliveCountMax = options.keepaliveCountMax ?? 3;
     this.backoffInitialMs = options.backoffInitialMs ?? 500;
     this.backoffMaxMs = options.backoffMaxMs ?? 5_000;
-    this.limiter = new ChannelLimiter(options.maxChannels ?? 8);
+    this.channelsPerConnection = options.maxChannels ?? 8;
+    const connections = options.maxConnections ?? 2;
+    if (!Number.isInteger(connections) || connections < 1) {
+      throw new Error(`ssh host "${options.name}": max connections must be a whole number >= 1, got ${connections}`);
+    }
+    this.slots = Array.from({ length: connections }, () => ({ everConnected: false, active: 0 }));
+    this.limiter = new ChannelLimiter(this.channelsPerConnection * connections);
+    this.wedgeSuspectMs = options.wedgeSuspectMs ?? 3_000;
+    this.wedgeProbeTimeoutMs = options.wedgeProbeTimeoutMs ?? 5_000;
   }
 
   status(): TransportStatus {
     let state: ConnectionState;
-    if (this.conn?.alive) state = 'connected';
-    else if (this.connecting) state = this.everConnected ? 'reconnecting' : 'connecting';
+    const main = this.slots[0]!;
+    if (main.conn?.alive) state = 'connected';
+    else if (main.connecting) state = main.everConnected ? 'reconnecting' : 'connecting';
     else if (this.lastFailure) state = 'failed';
     else state = 'idle';
     const s: TransportStatus = { state, reconnects: this.reconnects, channelsWaiting: this.limiter.waiting };
@@ -175,21 +227,74 @@ export class SshTransport implements HostTransport {
     if (this.closed) return;
     this.closed = true;
     this.limiter.rejectAll(transportClosed(this.target));
-    const conn = this.conn;
-    this.conn = undefined;
-    if (conn?.alive) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          conn.client.destroy();
-          resolve();
-        }, 1_000);
-        conn.client.once('close', () => {
-          clearTimeout(timer);
-          resolve();
+    const conns = this.slots.map((slot) => slot.conn);
+    for (const slot of this.slots) slot.conn = undefined;
+    await Promise.all(
+      conns.map(async (conn) => {
+        if (!conn?.alive) return;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            conn.client.destroy();
+            resolve();
+          }, 1_000);
+          conn.client.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          conn.client.end();
         });
-        conn.client.end();
-      });
+      }),
+    );
+  }
+
+  /**
+   * Say that something is waiting for an answer from the host on the current connection (a channel open,
+   * a running command, an SFTP request, a forwarded-port channel); call the returned function when it
+   * has its answer or gave up. While anything waits and the host has sent nothing for wedgeSuspectMs, the
+   * connection is probed with an SSH keepalive request; no answer within wedgeProbeTimeoutMs drops it, so
+   * everything waiting on it fails at once (an exec whose channel never opened is run again on a new
+   * connection) and the next call dials again, instead of each call running into its own timeout.
+   */
+  awaitReply(): () => void {
+    const conn = this.slots[0]!.conn;
+    return conn?.alive ? this.awaitReplyOn(conn) : () => {};
+  }
+
+  private awaitReplyOn(conn: Connection): () => void {
+    if (conn.waiting++ === 0) {
+      // Silence is counted from when someone started waiting, not from the last traffic of an idle connection.
+      conn.lastHeard = Math.max(conn.lastHeard, performance.now());
+      conn.watchdog = setInterval(() => this.checkWedged(conn), WEDGE_CHECK_EVERY_MS);
+      conn.watchdog.unref();
     }
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--conn.waiting === 0) {
+        clearInterval(conn.watchdog);
+        conn.watchdog = undefined;
+      }
+    };
+  }
+
+  private checkWedged(conn: Connection): void {
+    if (!conn.alive || conn.probing || performance.now() - conn.lastHeard < this.wedgeSuspectMs) return;
+    const timer = setTimeout(() => {
+      conn.probing = false;
+      this.markDead(
+        conn,
+        `no answer to an SSH keepalive within ${formatSeconds(this.wedgeProbeTimeoutMs)} after ${formatSeconds(this.wedgeSuspectMs)} of silence`,
+      );
+    }, this.wedgeProbeTimeoutMs);
+    const sent = sendKeepalive(conn.client, () => {
+      clearTimeout(timer);
+      conn.probing = false;
+      // Any reply, even a refusal, proves the path works (the bytes also moved lastHeard).
+      conn.lastHeard = performance.now();
+    });
+    if (sent) conn.probing = true;
+    else clearTimeout(timer);
   }
 
   /** An SFTP session on the shared connection; opened once and re-opened after a reconnect. */
@@ -197,12 +302,14 @@ export class SshTransport implements HostTransport {
     const conn = await this.connection();
     if (!conn.sftp) {
       const opening = new Promise<SFTPWrapper>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(channelOpenError(this.target, `no SFTP session within ${this.connectTimeoutMs} ms`)),
-          this.connectTimeoutMs,
-        );
+        const answered = this.awaitReplyOn(conn);
+        const timer = setTimeout(() => {
+          answered();
+          reject(channelOpenError(this.target, `no SFTP session within ${this.connectTimeoutMs} ms`));
+        }, this.connectTimeoutMs);
         try {
           conn.client.sftp((err, sftp) => {
+            answered();
             clearTimeout(timer);
             if (err) return reject(channelOpenError(this.target, `SFTP: ${err.message}`));
             sftp.on('close', () => {
@@ -211,6 +318,7 @@ export class SshTransport implements HostTransport {
             resolve(sftp);
           });
         } catch (err) {
+          answered();
           clearTimeout(timer);
           reject(channelOpenError(this.target, (err as Error).message));
         }
@@ -240,6 +348,8 @@ export class SshTransport implements HostTransport {
     const lost = () => new ForwardError('SSH_CONNECTION_DROPPED', `the SSH connection to ${this.address} dropped`, this.address);
     const channel = await new Promise<ClientChannel>((resolve, reject) => {
       let settled = false;
+      // The open waits for an answer: a silent connection is probed and dropped like one under an exec.
+      const answered = this.awaitReplyOn(conn);
       const settle = (err: Error | undefined, ch?: ClientChannel) => {
         if (settled) {
           // Opened after we gave up on it: let go of it.
@@ -247,6 +357,7 @@ export class SshTransport implements HostTransport {
           return;
         }
         settled = true;
+        answered();
         clearTimeout(timer);
         conn.onDrop.delete(onDrop);
         if (err) reject(err);
@@ -306,21 +417,40 @@ export class SshTransport implements HostTransport {
     options.signal?.addEventListener('abort', onCallerAbort, { once: true });
 
     let release: (() => void) | undefined;
-    let conn: Connection;
-    let channel: ClientChannel;
+    let conn: Connection | undefined;
+    let channel: ClientChannel | undefined;
     try {
       release = await this.limiter.acquire(preStart.signal);
-      waitingFor = `the SSH connection to ${this.address}`;
-      conn = await abortable(this.connection(), preStart.signal);
-      waitingFor = 'the session channel to open';
+      // The limiter holds the total; the channels go to the first connection with one free, so a
+      // second connection is dialled only once the first has all its channels busy.
+      const slot = this.slots.find((sl) => sl.active < this.channelsPerConnection)!;
+      slot.active++;
+      const releaseSlot = release;
+      release = () => {
+        slot.active--;
+        releaseSlot();
+      };
       const fullCommand = withPidPreamble(withCwd(command, options.cwd));
-      channel = await abortable(this.openExecRetrying(conn, fullCommand, preStart.signal), preStart.signal, (late) => {
-        // The channel opened after we gave up on it: kill whatever started and let go of it.
-        late.then(
-          (ch) => killChannel(ch),
-          () => {},
-        );
-      });
+      for (let attempt = 0; ; attempt++) {
+        waitingFor = `the SSH connection to ${this.address}`;
+        conn = await abortable(this.connection(slot), preStart.signal);
+        waitingFor = 'the session channel to open';
+        try {
+          channel = await abortable(this.openExecRetrying(conn, fullCommand, preStart.signal), preStart.signal, (late) => {
+            // The channel opened after we gave up on it: kill whatever started and let go of it.
+            late.then(
+              (ch) => killChannel(ch),
+              () => {},
+            );
+          });
+          break;
+        } catch (err) {
+          // The connection went away (found wedged, or dropped) before sshd confirmed the channel, so the
+          // command never reached the host: run it once more on a new connection.
+          if (attempt === 0 && notStartedDrops.has(err as object)) continue;
+          throw err;
+        }
+      }
     } catch (err) {
       release?.();
       throw err;
@@ -330,7 +460,7 @@ export class SshTransport implements HostTransport {
     }
 
     try {
-      return await this.run(conn, channel, options, started);
+      return await this.run(conn!, channel!, options, started);
     } finally {
       release!();
     }
@@ -347,10 +477,14 @@ export class SshTransport implements HostTransport {
       let killedFor: KillReason | undefined;
       let done = false;
       const timers: NodeJS.Timeout[] = [];
+      // A command that prints nothing for a while is normal; a connection that answers nothing is not:
+      // waiting for the exit lets the watchdog tell the two apart.
+      const answered = this.awaitReplyOn(conn);
 
       const finish = (err?: AppError) => {
         if (done) return;
         done = true;
+        answered();
         for (const t of timers) clearTimeout(t);
         conn.onDrop.delete(onDrop);
         options.signal?.removeEventListener('abort', onAbort);
@@ -480,7 +614,8 @@ export class SshTransport implements HostTransport {
   /**
    * sshd frees a closed session only in its next cleanup pass, so an open that follows a close on the
    * same connection can briefly find MaxSessions still taken ("open failed") even though we hold fewer
-   * channels than that. Such refusals are retried a few times with a short backoff before they count.
+   * channels than that. Such refusals are retried, at once and then with a short backoff, before they
+   * count. Sleeping after every refusal would idle the channel slot for longer than sshd needs.
    */
   private async openExecRetrying(conn: Connection, command: string, signal: AbortSignal): Promise<ClientChannel> {
     for (let attempt = 0; ; attempt++) {
@@ -490,17 +625,29 @@ export class SshTransport implements HostTransport {
         if (!retryableOpenFailures.has(err as object) || attempt >= OPEN_RETRIES || !conn.alive || signal.aborted) {
           throw err;
         }
-        await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+        if (attempt >= OPEN_RETRIES_AT_ONCE) await new Promise((r) => setTimeout(r, 20 * 2 ** (attempt - OPEN_RETRIES_AT_ONCE)));
       }
     }
   }
 
   private openExec(conn: Connection, command: string): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
+      const answered = this.awaitReplyOn(conn);
       try {
         conn.client.exec(command, (err, channel) => {
+          answered();
           if (err) {
-            if (!conn.alive) return reject(droppedDuringExec(this.target));
+            if (!conn.alive) {
+              // ssh2 answers a channel open still unconfirmed at the drop with this error; once the channel
+              // is open, the exec request that follows fails with "Unable to exec" instead, and then the
+              // command may have started.
+              if (err.message === 'No response from server') {
+                const notStarted = droppedBeforeStart(this.target);
+                notStartedDrops.add(notStarted);
+                return reject(notStarted);
+              }
+              return reject(droppedDuringExec(this.target));
+            }
             const refused = channelOpenError(this.target, err.message);
             retryableOpenFailures.add(refused);
             return reject(refused);
@@ -508,18 +655,21 @@ export class SshTransport implements HostTransport {
           resolve(channel);
         });
       } catch (err) {
-        // ssh2 throws "Not connected" synchronously when the socket went away under us.
+        answered();
+        // ssh2 throws "Not connected" synchronously when the socket went away under us: nothing was sent.
         this.markDead(conn, (err as Error).message);
-        reject(droppedDuringExec(this.target));
+        const notStarted = droppedBeforeStart(this.target);
+        notStartedDrops.add(notStarted);
+        reject(notStarted);
       }
     });
   }
 
-  /** The live connection, dialling if there is none; fails fast inside the backoff window. */
-  private connection(): Promise<Connection> {
+  /** The slot's live connection (the warm one by default), dialling if there is none; fails fast inside the backoff window. */
+  private connection(slot: Slot = this.slots[0]!): Promise<Connection> {
     if (this.closed) return Promise.reject(transportClosed(this.target));
-    if (this.conn?.alive) return Promise.resolve(this.conn);
-    if (this.connecting) return this.connecting;
+    if (slot.conn?.alive) return Promise.resolve(slot.conn);
+    if (slot.connecting) return slot.connecting;
     if (this.lastFailure && Date.now() < this.retryAt) {
       // Don't hammer a host that just failed: answer with the same error until the window passes.
       const f = this.lastFailure;
@@ -527,21 +677,21 @@ export class SshTransport implements HostTransport {
     }
     const attempt = this.connect().then(
       (conn) => {
-        this.connecting = undefined;
+        slot.connecting = undefined;
         if (this.closed) {
           // close() ran while we were dialling: don't keep a connection nobody will close.
           conn.client.end();
           throw transportClosed(this.target);
         }
-        if (this.everConnected) this.reconnects++;
-        this.everConnected = true;
+        if (slot.everConnected) this.reconnects++;
+        slot.everConnected = true;
         this.failures = 0;
         this.lastFailure = undefined;
-        this.conn = conn;
+        slot.conn = conn;
         return conn;
       },
       (err: AppError) => {
-        this.connecting = undefined;
+        slot.connecting = undefined;
         this.failures++;
         const backoff = Math.min(this.backoffMaxMs, this.backoffInitialMs * 2 ** (this.failures - 1));
         this.retryAt = Date.now() + backoff;
@@ -550,7 +700,7 @@ export class SshTransport implements HostTransport {
         throw err;
       },
     );
-    this.connecting = attempt;
+    slot.connecting = attempt;
     return attempt;
   }
 
@@ -640,7 +790,8 @@ export class SshTransport implements HostTransport {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        const conn: Connection = { client, alive: true, onDrop: new Set() };
+        const conn: Connection = { client, alive: true, onDrop: new Set(), lastHeard: performance.now(), waiting: 0, probing: false };
+        sock.on('data', () => (conn.lastHeard = performance.now()));
         let lastErr: string | undefined;
         client.removeAllListeners('error');
         client.removeAllListeners('close');
@@ -719,7 +870,9 @@ export class SshTransport implements HostTransport {
     if (!conn.alive) return;
     conn.alive = false;
     conn.sftp = undefined;
-    if (this.conn === conn) this.conn = undefined;
+    clearInterval(conn.watchdog);
+    conn.watchdog = undefined;
+    for (const slot of this.slots) if (slot.conn === conn) slot.conn = undefined;
     if (!this.closed) this.lastError = `The SSH connection to ${this.address} dropped (${reason}); it is re-opened on the next call.`;
     for (const cb of [...conn.onDrop]) cb();
     conn.onDrop.clear();
@@ -749,6 +902,29 @@ function sendSignal(channel: ClientChannel, name: string): void {
   } catch {
     /* channel already gone */
   }
+}
+
+/**
+ * Send the keepalive@openssh.com global request (want-reply) that ssh2's own keepalive sends, and call
+ * `onReply` when the host answers it (success or failure alike; sshd answers failure). ssh2 has no public
+ * call for one request; this does what its keepalive timer does (ssh2 1.17: queue the reply callback,
+ * then protocol.ping(); replies come in request order). The wedge tests fail if that internal moves.
+ * Returns false when there is no way to send it.
+ */
+function sendKeepalive(client: Client, onReply: () => void): boolean {
+  const c = client as unknown as { _callbacks?: Array<(err?: unknown) => void>; _protocol?: { ping?: () => void } };
+  // Without the internals there is no probe, and no probe must never count as no answer.
+  if (!Array.isArray(c._callbacks) || typeof c._protocol?.ping !== 'function') return false;
+  c._callbacks.push((err?: unknown) => {
+    // An Error (not `true` for a refusal) is ssh2 flushing the queue because the socket closed.
+    if (!(err instanceof Error)) onReply();
+  });
+  try {
+    c._protocol.ping();
+  } catch {
+    /* socket gone: the close handler marks the connection dead */
+  }
+  return true;
 }
 
 function killChannel(channel: ClientChannel): void {

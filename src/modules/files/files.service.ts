@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Injectable } from '@nestjs/common';
-import { AppError, badRequest, conflict, notFound, tooLarge } from '../../common/errors.js';
+import { yieldToEventLoop } from '../../common/async.js';
+import { AppError, badRequest, conflict, forbidden, notFound, tooLarge } from '../../common/errors.js';
 import { countThatFit, defaultPageBytes } from '../../common/result-budget.js';
 import { isFsError, type DirEntry, type FileStats, type FileSystem, type FileType } from '../../infra/files/file-system.js';
 import { HostRegistry, type Host } from '../../infra/host-registry.js';
@@ -29,7 +30,8 @@ import {
 } from './dto/files.dto.js';
 import { fsToAppError } from './files-errors.js';
 import { isInside, PathJail, type Target } from './path-jail.js';
-import { asText, globToRegExp, toPage } from './text.js';
+import { ProtectedPaths } from './protected-paths.js';
+import { asText, Glob, toPage } from './text.js';
 import { unifiedDiff } from './unified-diff.js';
 
 const posix = path.posix;
@@ -62,10 +64,13 @@ function excerpt(text: string, max = 60): string {
   return oneLine.length > max ? `${oneLine.slice(0, max)}…` : oneLine;
 }
 
-/** Counts (possibly overlapping) occurrences, stopping early past `stopAt`. */
+/**
+ * Counts occurrences that do not overlap, stopping past `stopAt`: overlapping ones ("aaa" in a run of a's)
+ * cost a comparison of the whole needle at every position, minutes for a 1 MiB needle in 10 MiB.
+ */
 function occurrences(haystack: string, needle: string, stopAt = 1000): number {
   let count = 0;
-  for (let i = haystack.indexOf(needle); i >= 0 && count < stopAt; i = haystack.indexOf(needle, i + 1)) count++;
+  for (let i = haystack.indexOf(needle); i >= 0 && count < stopAt; i = haystack.indexOf(needle, i + needle.length)) count++;
   return count;
 }
 
@@ -170,8 +175,8 @@ export class FilesService {
 
   async files_search(input: FilesSearchInput): Promise<FilesSearchResult> {
     const ctx = this.ctx(input.host);
-    const re = globToRegExp(input.pattern);
-    if (!re)
+    const glob = Glob.compile(input.pattern);
+    if (!glob)
       throw badRequest(
         `Invalid input: pattern ${JSON.stringify(input.pattern)} is malformed (an unclosed "[" or a reversed range such as [z-a]); quote a literal "[" as "\\[".`,
       );
@@ -186,14 +191,15 @@ export class FilesService {
     let unreadable = 0;
     let stopped: FilesSearchResult['stopped_reason'] = null;
     // Breadth first, a few directories in flight: shallow matches come first, and SFTP round trips overlap.
-    let queue = [dir.path];
-    walk: while (queue.length > 0) {
+    const queue = [dir.path];
+    let next = 0;
+    walk: while (next < queue.length) {
       if (Date.now() >= deadline) {
         stopped = 'time_limit';
         break;
       }
-      const batch = queue.slice(0, 8);
-      queue = queue.slice(8);
+      const batch = queue.slice(next, next + 8);
+      next += batch.length;
       const budget = FILES_LIMITS.searchMaxVisited - visited;
       const listings = await Promise.all(
         batch.map((d) =>
@@ -215,15 +221,18 @@ export class FilesService {
             break walk;
           }
           visited++;
-          if (re.test(e.name)) {
+          if (visited % 2000 === 0) await yieldToEventLoop();
+          if (glob.matches(e.name)) {
             if (matches.length >= maxResults) {
               stopped = 'max_results';
               break walk;
             }
             matches.push(toEntry(batch[i], e));
           }
-          // lstat types: a symlinked directory is "symlink" and is not descended into.
-          if (e.stats.type === 'directory') queue.push(posix.join(batch[i], e.name));
+          // lstat types: a symlinked directory is "symlink" and is not descended into. A protected
+          // directory (.ssh) is a match like any other name, but what is in it is not shown.
+          const child = posix.join(batch[i], e.name);
+          if (e.stats.type === 'directory' && !ctx.jail.protectedPaths.match(child)) queue.push(child);
         }
         if (listings[i].truncated) {
           stopped = 'max_entries';
@@ -286,7 +295,9 @@ export class FilesService {
       throw this.staleHash(r.path, current, input.expected_sha256);
 
     let next = text;
-    input.edits.forEach((edit, i) => {
+    for (const [i, edit] of input.edits.entries()) {
+      // Each edit copies a text of up to 10 MiB: the event loop gets a turn between them.
+      await yieldToEventLoop();
       const where = `edit ${i + 1} of ${input.edits.length} (old_text "${excerpt(edit.old_text)}")`;
       const at = next.indexOf(edit.old_text);
       if (at < 0) {
@@ -302,7 +313,7 @@ export class FilesService {
         );
       }
       next = next.slice(0, at) + edit.new_text + next.slice(at + edit.old_text.length);
-    });
+    }
 
     const diff = unifiedDiff(text, next, { oldName: r.path, newName: r.path });
     if (input.dry_run || next === text) return { path: r.path, diff, sha256: current, applied: false };
@@ -375,6 +386,7 @@ export class FilesService {
       if (!input.recursive) {
         throw conflict(`${e.path} on host '${ctx.host.name}' is a directory; pass recursive: true to delete it and everything in it.`);
       }
+      await this.assertNothingProtectedBelow(ctx, e.path);
       count = await this.removeTree(ctx, e.path);
     } else {
       await this.io(ctx, `delete ${e.path}`, () => ctx.fs.unlink(e.path));
@@ -388,7 +400,7 @@ export class FilesService {
     const host = this.hosts.get(hostName);
     let jail = this.jails.get(host.name);
     if (!jail) {
-      jail = new PathJail(host.files, host.config.files_root, host.name);
+      jail = new PathJail(host.files, host.config.files_root, host.name, new ProtectedPaths(host.config.files_protected_paths));
       this.jails.set(host.name, jail);
     }
     return { host, fs: host.files, jail };
@@ -513,6 +525,40 @@ export class FilesService {
       }
     }
     return created;
+  }
+
+  /**
+   * Refuses a recursive delete that would take a credential or login file with it (a home under a root
+   * of /home, a project holding .git-credentials), before anything is deleted.
+   */
+  private async assertNothingProtectedBelow(ctx: Ctx, dir: string): Promise<void> {
+    const rules = ctx.jail.protectedPaths;
+    if (rules.empty) return;
+    const queue = [dir];
+    let seen = 0;
+    for (let next = 0; next < queue.length; next++) {
+      const d = queue[next];
+      const limit = FILES_LIMITS.searchMaxVisited - seen;
+      const listing = await this.io(ctx, `list ${d}`, () => ctx.fs.readDir(d, limit));
+      seen += listing.entries.length;
+      if (listing.truncated || seen >= FILES_LIMITS.searchMaxVisited) {
+        throw conflict(
+          `${dir} on host '${ctx.host.name}' holds more than ${FILES_LIMITS.searchMaxVisited} entries, too many to check for credentials and login files before deleting; nothing was deleted: delete its subdirectories one by one.`,
+        );
+      }
+      for (const e of listing.entries) {
+        const child = posix.join(d, e.name);
+        const m = rules.match(child);
+        if (m) {
+          throw forbidden(
+            'PATH_PROTECTED',
+            `${dir} on host '${ctx.host.name}' holds ${child}, a protected credential or login file ('${m.rule}'), so it is not deleted; nothing was deleted. Delete the other entries one by one; the list is the host's files_protected_paths setting (YAML config, or FILES_PROTECTED_PATHS).`,
+          );
+        }
+        if (e.stats.type === 'directory') queue.push(child);
+      }
+      await yieldToEventLoop();
+    }
   }
 
   /** Deletes a directory tree without following symlinks (a link is removed, its target left alone). */

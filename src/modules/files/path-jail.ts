@@ -12,13 +12,18 @@
  * - entry(): the entry itself, not what a symlink at the final component points to (delete, move). Its
  *   parent is resolved and checked; a symlink at the final component must still resolve inside the root.
  *
+ * Credentials and login files (protected-paths.ts) are refused with 403 PATH_PROTECTED at every one of
+ * these steps: the caller's path made absolute (so a missing key file is no 404 oracle), what it resolves
+ * to (so a symlink to .ssh is .ssh), and for entry() the entry itself and what a link there leads to.
+ *
  * Refusals are 403 PATH_OUTSIDE_ROOT whether or not the outside path exists, so the answer is no oracle
  * for what is outside. A check that cannot be completed refuses; it never falls back to a looser one.
- * What this cannot close on its own is a race: see the README ("Files: what the jail cannot stop").
+ * What this cannot close on its own is a race: see the README ("What the jail cannot stop").
  */
 import path from 'node:path';
 import { AppError, badRequest, forbidden, notFound } from '../../common/errors.js';
 import { isFsError, type FileStats, type FileSystem } from '../../infra/files/file-system.js';
+import { ProtectedPaths } from './protected-paths.js';
 
 const posix = path.posix;
 
@@ -72,6 +77,7 @@ export class PathJail {
     /** files_root from the host config; undefined means the account's home. */
     private readonly configuredRoot: string | undefined,
     private readonly host: string,
+    readonly protectedPaths = new ProtectedPaths(),
   ) {}
 
   /** The resolved root, resolved on first use and then kept (a failure is not kept). */
@@ -136,6 +142,7 @@ export class PathJail {
   async existing(input: string): Promise<Resolved> {
     const root = await this.root();
     const abs = await this.absolute(input);
+    this.assertNotProtectedLexically(root, input, abs);
     let r: Resolved;
     try {
       r = await this.fs.resolve(abs);
@@ -150,6 +157,7 @@ export class PathJail {
       );
     }
     this.assertInside(root, input, r.path);
+    this.assertNotProtected(input, r.path);
     return r;
   }
 
@@ -157,9 +165,11 @@ export class PathJail {
   async target(input: string): Promise<Target> {
     const root = await this.root();
     const abs = await this.absolute(input);
+    this.assertNotProtectedLexically(root, input, abs);
     try {
       const r = await this.fs.resolve(abs);
       this.assertInside(root, input, r.path);
+      this.assertNotProtected(input, r.path);
       return { path: r.path, existing: r.stats, missing: [], ancestor: posix.dirname(r.path) };
     } catch (err) {
       if (!isFsError(err, ...UNRESOLVED)) throw err;
@@ -170,7 +180,9 @@ export class PathJail {
         `Invalid input: ${quote(input)} cannot be created on host '${this.host}' because ${ancestor.path} is a file, not a directory.`,
       );
     }
-    return { path: posix.join(ancestor.path, ...missing), existing: null, missing, ancestor: ancestor.path };
+    const p = posix.join(ancestor.path, ...missing);
+    this.assertNotProtected(input, p);
+    return { path: p, existing: null, missing, ancestor: ancestor.path };
   }
 
   /**
@@ -181,6 +193,8 @@ export class PathJail {
     const abs = await this.absolute(input);
     const root = await this.root();
     if (abs === root) throw this.rootItself(what);
+    // A move or delete of ".config" would take ".config/gh" out of protection with it.
+    this.assertNotProtectedLexically(root, input, abs, true);
     const parentAbs = posix.dirname(abs);
     let parent: Resolved;
     try {
@@ -202,6 +216,7 @@ export class PathJail {
     }
     const p = posix.join(parent.path, posix.basename(abs));
     if (p === root) throw this.rootItself(what);
+    this.assertNotProtected(input, p, true);
     let stats: FileStats;
     try {
       stats = await this.fs.lstat(p);
@@ -222,6 +237,7 @@ export class PathJail {
         throw this.unresolvableLink(input, p);
       }
       this.assertInside(root, input, target.path);
+      this.assertNotProtected(input, target.path);
     }
     return { path: p, stats };
   }
@@ -235,6 +251,27 @@ export class PathJail {
         `The path ${quote(input)} is outside the files root ${root} on host '${this.host}' (after resolving '..' and symbolic links); the file tools only reach paths inside ${root}.`,
       );
     }
+  }
+
+  /**
+   * The check on the caller's path as written (`..` applied), before anything is looked up: a missing
+   * .ssh/id_rsa is refused like an existing one. A path outside the root is left to the resolution,
+   * which refuses it as outside.
+   */
+  private assertNotProtectedLexically(root: string, input: string, abs: string, orHolds = false): void {
+    if (isInside(root, abs)) this.assertNotProtected(input, abs, orHolds);
+  }
+
+  /** 403 PATH_PROTECTED when `p` is a credential or login file (or, with `orHolds`, holds one). */
+  private assertNotProtected(input: string, p: string, orHolds = false): void {
+    const m = this.protectedPaths.match(p, orHolds);
+    if (!m) return;
+    throw forbidden(
+      'PATH_PROTECTED',
+      m.holds
+        ? `The path ${quote(input)} on host '${this.host}' holds '${m.rule}', a protected credential or login file, and moving or deleting it would take that out of protection; act on the entries inside it instead. The list is the host's files_protected_paths setting (YAML config, or FILES_PROTECTED_PATHS).`
+        : `The path ${quote(input)} on host '${this.host}' is protected as a credential or login file ('${m.rule}'): the file tools never read or change these, because they hold keys and passwords or run at login, so reading them would leak access and writing them would give a shell. Use another path; to allow it, the operator removes '${m.rule}' from the host's files_protected_paths setting (YAML config, or FILES_PROTECTED_PATHS).`,
+    );
   }
 
   /**

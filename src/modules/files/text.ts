@@ -55,58 +55,111 @@ export function toPage(bytes: Buffer, atEnd: boolean): Page {
   return { content: bytes.toString('base64'), encoding: 'base64', length: bytes.length };
 }
 
+type GlobToken =
+  { kind: 'star' } | { kind: 'any' } | { kind: 'char'; cp: number } | { kind: 'set'; negate: boolean; ranges: Array<[number, number]> };
+
 /**
- * A glob-style name pattern as a RegExp over a single file name, like `find -name`: `*` any run of
- * characters (a leading dot included), `?` one character, `[abc]`, `[a-z]` and `[!abc]`/`[^abc]` one
- * character of (or not of) a set, `\` makes the next character literal. Case-sensitive. Null when the
- * pattern is malformed (an unclosed `[`).
+ * A compiled name pattern, like `find -name`: `*` any run of characters (a leading dot included), `?` one
+ * character, `[abc]`, `[a-z]` and `[!abc]`/`[^abc]` one character of (or not of) a set, `\` makes the next
+ * character literal (inside a set too). Case-sensitive, on whole characters (code points).
+ *
+ * Matching never builds a RegExp from the caller's text: a pattern such as `*a*a*a*a*a*aZ` makes a
+ * backtracking regex engine exponential. Only the last `*` is ever returned to, so a match costs at most
+ * (pattern length × name length) steps.
  */
-export function globToRegExp(pattern: string): RegExp | null {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '\\') {
-      i++;
-      if (i >= pattern.length) return null;
-      re += escapeRe(pattern[i]);
-    } else if (c === '[') {
-      let j = i + 1;
-      let negate = false;
-      if (pattern[j] === '!' || pattern[j] === '^') {
-        negate = true;
-        j++;
-      }
-      let set = '';
-      // A ']' right after the opening bracket is a member, as in POSIX.
-      if (pattern[j] === ']') {
-        set += '\\]';
-        j++;
-      }
-      while (j < pattern.length && pattern[j] !== ']') {
-        const ch = pattern[j];
-        if (ch === '-' && set !== '' && pattern[j + 1] !== ']' && j + 1 < pattern.length) set += '-';
-        else set += escapeClass(ch);
-        j++;
-      }
-      if (j >= pattern.length) return null;
-      re += `[${negate ? '^' : ''}${set}]`;
-      i = j;
-    } else re += escapeRe(c);
+export class Glob {
+  private constructor(
+    private readonly tokens: GlobToken[],
+    /** Characters a name needs at least (every token but `*` takes one). */
+    private readonly minLength: number,
+  ) {}
+
+  /** Null when the pattern is malformed (an unclosed `[`, a trailing `\`, a reversed range such as `[z-a]`). */
+  static compile(pattern: string): Glob | null {
+    const cps = Array.from(pattern, (c) => c.codePointAt(0)!);
+    const tokens: GlobToken[] = [];
+    const BACKSLASH = 0x5c;
+    for (let i = 0; i < cps.length; i++) {
+      const c = cps[i];
+      if (c === 0x2a /* * */) {
+        if (tokens[tokens.length - 1]?.kind !== 'star') tokens.push({ kind: 'star' });
+      } else if (c === 0x3f /* ? */) tokens.push({ kind: 'any' });
+      else if (c === BACKSLASH) {
+        if (++i >= cps.length) return null;
+        tokens.push({ kind: 'char', cp: cps[i] });
+      } else if (c === 0x5b /* [ */) {
+        let j = i + 1;
+        const negate = cps[j] === 0x21 /* ! */ || cps[j] === 0x5e; /* ^ */
+        if (negate) j++;
+        const ranges: Array<[number, number]> = [];
+        // A ']' right after the opening bracket is a member, as in POSIX.
+        let first = true;
+        for (; j < cps.length && (first || cps[j] !== 0x5d); first = false) {
+          let lo = cps[j++];
+          if (lo === BACKSLASH && j < cps.length) lo = cps[j++];
+          let hi = lo;
+          // "a-z" is a range; a '-' first or last in the set is itself.
+          if (cps[j] === 0x2d && j + 1 < cps.length && cps[j + 1] !== 0x5d) {
+            hi = cps[j + 1];
+            j += 2;
+            if (hi === BACKSLASH && j < cps.length) hi = cps[j++];
+            if (hi < lo) return null;
+          }
+          ranges.push([lo, hi]);
+        }
+        if (j >= cps.length) return null;
+        tokens.push({ kind: 'set', negate, ranges });
+        i = j;
+      } else tokens.push({ kind: 'char', cp: c });
+    }
+    return new Glob(
+      tokens,
+      tokens.reduce((n, t) => n + (t.kind === 'star' ? 0 : 1), 0),
+    );
   }
-  try {
-    return new RegExp(`^${re}$`, 's');
-  } catch {
-    // A range such as [z-a] is malformed.
-    return null;
+
+  matches(name: string): boolean {
+    const cps = Array.from(name, (c) => c.codePointAt(0)!);
+    if (cps.length < this.minLength) return false;
+    const tokens = this.tokens;
+    let t = 0;
+    let n = 0;
+    // Where the last `*` was and how many characters it has taken so far.
+    let starT = -1;
+    let starN = 0;
+    while (t < tokens.length || n < cps.length) {
+      if (t < tokens.length) {
+        const tok = tokens[t];
+        if (tok.kind === 'star') {
+          starT = t++;
+          starN = n;
+          continue;
+        }
+        if (n < cps.length && matchesOne(tok, cps[n])) {
+          t++;
+          n++;
+          continue;
+        }
+      }
+      // A mismatch: let the last `*` take one more character, or fail. Earlier stars never need to
+      // take more, since whatever they could take the last one can take as well.
+      if (starT < 0 || starN >= cps.length) return false;
+      t = starT + 1;
+      n = ++starN;
+    }
+    return true;
   }
 }
 
-function escapeRe(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-}
-
-function escapeClass(c: string): string {
-  return c.replace(/[\]\\^-]/g, '\\$&');
+function matchesOne(tok: Exclude<GlobToken, { kind: 'star' }>, cp: number): boolean {
+  if (tok.kind === 'any') return true;
+  if (tok.kind === 'char') return tok.cp === cp;
+  let inSet = false;
+  for (const [lo, hi] of tok.ranges) {
+    if (cp >= lo && cp <= hi) {
+      inSet = true;
+      break;
+    }
+  }
+  return inSet !== tok.negate;
 }

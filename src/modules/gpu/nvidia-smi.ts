@@ -406,8 +406,11 @@ const CUDA_RE = /^\d+\.\d+$/;
 export function parseVersionOutput(text: string): { driver_version: string | null; cuda_version: string | null } {
   const keys = new Map<string, string>();
   for (const line of text.split(/\r?\n/)) {
-    const m = /^\s*([A-Za-z][A-Za-z -]*?)\s*:\s*(.*?)\s*$/.exec(line);
-    if (m) keys.set(m[1].toLowerCase(), m[2]);
+    // `key : value` split at the first colon: as one regex with lazy groups this was quadratic in a line
+    // of spaces, and the line comes from the host.
+    const colon = line.indexOf(':');
+    const key = line.slice(0, Math.max(colon, 0)).trim();
+    if (colon >= 0 && /^[A-Za-z][A-Za-z -]*$/.test(key)) keys.set(key.toLowerCase(), line.slice(colon + 1).trim());
   }
   const first = (re: RegExp, ...names: string[]) => {
     for (const n of names) {

@@ -93,16 +93,40 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
 const kibToGib = (kib: number) => round2(kib / 1024 / 1024);
 const kibToMib = (kib: number) => Math.round(kib / 1024);
 
-/** One `df -P -k` data line: file system (may hold spaces), four numbers, then the mount (may hold spaces). */
-const DF_LINE = /^(.+?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+%|-)\s+(\S.*)$/;
+const DIGITS = /^\d+$/;
+const PERCENT = /^(?:\d+%|-)$/;
+
+/**
+ * One `df -P -k` data line: file system (may hold spaces), three numbers, the use percentage, then the
+ * mount (may hold spaces); the first place in the line where that sequence of words starts decides, as
+ * with a lazy regex. Split into words by hand: the regex /^(.+?)\s+(\d+)\s+.../ is quadratic in a run of
+ * spaces, and the line comes from the host.
+ */
+function dfLine(line: string): [string, string, string, string, string, string] | null {
+  const words: Array<{ text: string; at: number }> = [];
+  for (const m of line.matchAll(/\S+/g)) words.push({ text: m[0], at: m.index });
+  for (let i = 1; i + 4 < words.length; i++) {
+    if (DIGITS.test(words[i].text) && DIGITS.test(words[i + 1].text) && DIGITS.test(words[i + 2].text) && PERCENT.test(words[i + 3].text)) {
+      return [
+        line.slice(0, words[i].at).trimEnd(),
+        words[i].text,
+        words[i + 1].text,
+        words[i + 2].text,
+        words[i + 3].text,
+        line.slice(words[i + 4].at),
+      ];
+    }
+  }
+  return null;
+}
 
 export function parseDf(text: string): DiskInfo[] {
   const disks: DiskInfo[] = [];
   for (const line of text.split(/\r?\n/)) {
-    const m = DF_LINE.exec(line);
+    const m = dfLine(line);
     // Not a data line: the header, or a complaint such as "df: /mnt/nfs: Stale file handle" (df still lists the rest).
     if (!m) continue;
-    const [, filesystem, size, used, avail, pct, mount] = m;
+    const [filesystem, size, used, avail, pct, mount] = m;
     const usedK = Number(used);
     const availK = Number(avail);
     // df prints "-" when the size is 0; compute it the way df does (rounded up) so the field stays a number.

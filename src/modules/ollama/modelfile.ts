@@ -92,7 +92,8 @@ type Instruction = (typeof INSTRUCTIONS)[number];
 /** `<anything>/blobs/sha256-<hex>` or `sha256:<hex>`, with `/` or `\` separators. */
 const BLOB_PATH = /(?:^|[\\/])blobs[\\/]sha256[-:]([0-9a-f]{64})$/;
 const INT = /^[+-]?\d+$/;
-const FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** A decimal number as Go's ParseFloat reads it. The digits before and after the dot are never both open-ended (`\d+\.?\d*` is quadratic on a long run of digits). */
+export const FLOAT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const BOOL_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const BOOL_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
 
@@ -227,8 +228,10 @@ function addParameter(parameters: Record<string, OllamaParameterValue>, cmd: Com
       else throw lineError(cmd.line, `PARAMETER ${name} needs true or false, not '${raw}'.`);
       return;
     case 'string[]': {
+      // Pushed, not copied: a copy per line was quadratic in the number of repeated lines.
       const existing = parameters[name];
-      parameters[name] = Array.isArray(existing) ? [...existing, raw] : [raw];
+      if (Array.isArray(existing)) existing.push(raw);
+      else parameters[name] = [raw];
       return;
     }
   }
@@ -284,19 +287,26 @@ function tokenize(text: string): Command[] {
     }
 
     // The value ends at the first line end where the text so far forms a complete (quoted or bare) value.
+    // Only the newest line can close it (a closing quote never spans a line end), so each line is looked at
+    // once: re-checking the whole growing value per line was quadratic in the size of an unclosed one.
     let value = rest;
     let unquoted = unquote(value.trim());
-    while (unquoted === undefined) {
-      if (i >= lines.length) {
-        const closing = value.trim().startsWith('"""') ? '"""' : '"';
-        throw lineError(
-          lineNo,
-          `the value of ${word.toUpperCase()} opens with ${closing} but is never closed; end it with ${closing} at the end of a line.`,
-        );
+    if (unquoted === undefined) {
+      const closing = value.trim().startsWith('"""') ? '"""' : '"';
+      const parts = [value];
+      for (;;) {
+        if (i >= lines.length) {
+          throw lineError(
+            lineNo,
+            `the value of ${word.toUpperCase()} opens with ${closing} but is never closed; end it with ${closing} at the end of a line.`,
+          );
+        }
+        const next = lines[i++] as string;
+        parts.push(next);
+        if (next.trimEnd().endsWith(closing)) break;
       }
-      value += `\n${lines[i] as string}`;
-      i++;
-      unquoted = unquote(value.trim());
+      value = parts.join('\n');
+      unquoted = unquote(value.trim()) as string;
     }
     if (unquoted === '' && (instruction === 'from' || instruction === 'parameter' || instruction === 'message')) {
       throw lineError(lineNo, `${word.toUpperCase()}${key ? ` ${key}` : ''} needs a value.`);

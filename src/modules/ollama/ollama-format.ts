@@ -1,6 +1,6 @@
 import type { OllamaListModel, OllamaParameterValue, OllamaRunningModel } from '../../infra/ollama/ollama-client.js';
 import type { OllamaModelSummary, OllamaRunningModel as RunningModelDto } from './dto/ollama.dto.js';
-import { MODELFILE_PARAMETER_TYPES } from './modelfile.js';
+import { FLOAT, MODELFILE_PARAMETER_TYPES } from './modelfile.js';
 
 /*
  * Pure conversions from Ollama's JSON to this API's snake_case results. Sizes: `_bytes` as Ollama reports
@@ -61,10 +61,13 @@ export function parseParametersText(text: string | undefined): Record<string, Ol
   const out = new Map<string, OllamaParameterValue>();
   if (!text) return {};
   for (const line of text.split(/\r?\n/)) {
-    const m = /^\s*(\S+)\s+(.*?)\s*$/.exec(line);
-    if (!m) continue;
-    const name = m[1] as string;
-    const value = typedValue(name, m[2] as string);
+    // `name<whitespace>value`, split by hand: the regex /^\s*(\S+)\s+(.*?)\s*$/ is quadratic on a long
+    // run of spaces inside the value, and the text comes from the host.
+    const start = line.trimStart();
+    const gap = start.search(/\s/);
+    if (gap <= 0) continue;
+    const name = start.slice(0, gap);
+    const value = typedValue(name, start.slice(gap).trim());
     const isList = parameterType(name) === 'string[]';
     const existing = out.get(name);
     if (existing === undefined) {
@@ -87,7 +90,7 @@ function typedValue(name: string, raw: string): number | boolean | string {
   if (raw === 'true') return true;
   if (raw === 'false') return false;
   // Go prints large floats as 1e+06; Number() reads that.
-  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(raw)) return Number(raw);
+  if (FLOAT.test(raw)) return Number(raw);
   return raw;
 }
 
