@@ -61,6 +61,17 @@ const CASES: Refusal[] = [
     outcome: 'refused',
   },
   {
+    name: 'protected path: write to .ssh/authorized_keys',
+    key: ADMIN,
+    tool: 'files_write',
+    method: 'POST',
+    path: '/files/write',
+    args: { path: '.ssh/authorized_keys', content: 'ssh-ed25519 AAAA attacker', create_parents: true },
+    status: 403,
+    code: 'PATH_PROTECTED',
+    outcome: 'refused',
+  },
+  {
     name: 'shell policy: denied command',
     key: ADMIN,
     tool: 'shell_exec',
@@ -278,7 +289,4 @@ describe('audit lines for refused write and shell calls', () => {
       expect(server.output()).not.toContain(secret);
     }
   });
-
-  // TODO(integrator): add the PATH_PROTECTED refusal (files_write of .ssh/authorized_keys, files_read is
-  // not audited) to CASES once the protected-path code is merged; it must give one 'refused' line too.
 });
