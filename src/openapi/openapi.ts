@@ -137,7 +137,7 @@ export function profileOf(doc: OpenAPIObject, profile: Profile): OpenAPIObject {
     if (!op) return false;
     // The read-only list is what ordinary users' small models get in every request, on a tight token
     // budget; a panel (an answer for the user's eyes) is in the full spec and the hosts profile.
-    return profile === 'readonly' ? op.scope === 'read' && !op.html : op.area === profile;
+    return profile === 'readonly' ? op.scope === 'read' : op.area === profile;
   };
   const paths: OpenAPIObject['paths'] = {};
   for (const [path, item] of Object.entries(doc.paths)) {

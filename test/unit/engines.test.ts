@@ -33,6 +33,7 @@ describe('engines', () => {
   });
 
   it('includes Node 20 from 20.19 and the LTS lines after it', () => {
-    for (const v of ['20.19.0', '20.20.2', '22.13.0', '22.22.3', '24.0.0', '24.15.0', '26.0.0']) expect(semver.satisfies(v, supported)).toBe(true);
+    for (const v of ['20.19.0', '20.20.2', '22.13.0', '22.22.3', '24.0.0', '24.15.0', '26.0.0'])
+      expect(semver.satisfies(v, supported)).toBe(true);
   });
 });

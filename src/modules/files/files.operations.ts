@@ -70,7 +70,7 @@ export const filesSearch = defineOperation({
   path: '/files/search',
   scope: 'read',
   summary: 'Find files by name pattern',
-  description: 'Finds files by name pattern under a directory, e.g. every "Modelfile*".',
+  description: 'Finds files by name under a directory.',
   input: FilesSearchInput,
   output: FilesSearchResult,
   service: FilesService,

@@ -97,8 +97,7 @@ export const ollamaModelFit = defineOperation({
   path: '/ollama/fit',
   scope: 'read',
   summary: 'Will a model fit in VRAM?',
-  description:
-    'Whether an installed model fits in GPU memory ("can I run llama3:70b here?"), with the numbers.',
+  description: 'Whether an installed model fits in GPU memory ("can I run llama3:70b here?"), with the numbers.',
   input: OllamaModelFitInput,
   output: OllamaModelFitResult,
   service: OllamaService,

@@ -94,7 +94,7 @@ export class FilesListResult {
 // files_read
 
 export class FilesReadInput extends HostInput {
-  /** Path, absolute or relative to the files root. */
+  /** Absolute, or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
@@ -148,7 +148,7 @@ export class FilesReadResult {
 // files_stat
 
 export class FilesStatInput extends HostInput {
-  /** Path, absolute or relative to the files root. */
+  /** Absolute, or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
@@ -218,7 +218,7 @@ export class FilesSearchResult {
 // files_write
 
 export class FilesWriteInput extends HostInput {
-  /** Path, absolute or relative to the files root. */
+  /** Absolute, or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })
@@ -273,7 +273,7 @@ export class FileEdit {
 }
 
 export class FilesEditInput extends HostInput {
-  /** Path, absolute or relative to the files root. */
+  /** Absolute, or relative to the files root. */
   @IsString()
   @MaxLength(FILES_LIMITS.pathChars)
   @Matches(NO_NUL, { message: `path ${NO_NUL_MESSAGE}` })

@@ -356,13 +356,13 @@ export class OllamaCreateModelInput extends HostInput {
 // jobs
 
 export class OllamaJobParams {
-  /** From ollama_pull_model or ollama_list_jobs. */
+  /** From ollama_pull_model. */
   @IsUUID()
   job_id: string;
 }
 
 export class OllamaJobStatusInput extends HostInput {
-  /** Seconds to wait for the end (0-240, default 0). */
+  /** Wait up to this long for the end (default 0). */
   @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @Type(() => Number)
