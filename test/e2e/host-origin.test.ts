@@ -67,7 +67,7 @@ const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/
 /**
  * Every route: each operation in the spec (with an unknown field, so that an accepted call is a 400
  * before it touches a host), /mcp, Swagger UI and every asset its page loads, the spec and its
- * profiles, /metrics, the probes, and routes that do not exist.
+ * profiles, /metrics, the probes, the dashboard, and routes that do not exist.
  */
 async function everyRoute(base: string): Promise<Route[]> {
   const doc = (await call(base, 'GET', '/openapi.json')).body;
@@ -85,7 +85,20 @@ async function everyRoute(base: string): Promise<Route[]> {
   const docsPage = (await call(base, 'GET', '/docs')).text;
   const assets = [...docsPage.matchAll(/(?:src|href)="\.\/(docs\/[^"]+)"/g)].map((m) => `/${m[1]}`);
   expect(assets.length).toBeGreaterThanOrEqual(4);
-  for (const path of ['/docs', '/docs/', ...assets, '/docs/oauth2-redirect.html', '/openapi.json', '/metrics', '/healthz', '/readyz'])
+  // The dashboard's page and scripts (its event stream is tried in dashboard.test.ts: an accepted one
+  // stays open).
+  const dashboard = ['/', '/dashboard/app.js', '/dashboard/uplot.js', '/dashboard/uplot.css'];
+  for (const path of [
+    '/docs',
+    '/docs/',
+    ...assets,
+    '/docs/oauth2-redirect.html',
+    '/openapi.json',
+    '/metrics',
+    '/healthz',
+    '/readyz',
+    ...dashboard,
+  ])
     routes.push({ method: 'GET', path });
   for (const profile of ['readonly', 'hosts', 'gpu', 'ollama', 'shell', 'files'])
     routes.push({ method: 'GET', path: `/openapi/${profile}.json` });
