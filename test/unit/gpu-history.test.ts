@@ -188,8 +188,9 @@ describe('HostGpuHistory memory', () => {
     }
     gc();
     const after = process.memoryUsage();
-    // Typed arrays live outside the JS heap (arrayBuffers): 8 x (3600 x 28 + 1440 x 96) bytes = 1.91 MB.
-    const buffers = after.arrayBuffers - before.arrayBuffers;
+    // Typed arrays live outside the JS heap; their size is fixed, so it is read from the arrays rather
+    // than from the process's arrayBuffers figure, which moves with whatever else is freed meanwhile.
+    const buffers = h.bufferBytes();
     const heap = after.heapUsed - before.heapUsed;
     console.log(
       `history for 8 GPUs over 24 h: ${((heap + buffers) / 1e6).toFixed(2)} MB (heap ${(heap / 1e6).toFixed(2)}, buffers ${(buffers / 1e6).toFixed(2)})`,

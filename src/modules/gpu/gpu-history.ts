@@ -94,6 +94,12 @@ class GpuSeries {
     this.name = clipName(gpu.name);
   }
 
+  /** Bytes held in typed arrays: fixed at construction, whatever the history holds. */
+  get bufferBytes(): number {
+    const arrays = [this.at, this.values, this.seconds, this.minuteStart, this.minuteSamples, this.minuteBusy];
+    return [...arrays, this.minuteMin, this.minuteMax, this.minuteSum, this.minuteCount].reduce((n, a) => n + a.byteLength, 0);
+  }
+
   add(at: number, gpu: GpuInfo, processes: readonly GpuProcess[], intervalSeconds: number): void {
     if (!(at > this.lastAt)) return; // out of order or repeated: the clock went back, keep what is there
     this.index = gpu.index;
@@ -310,6 +316,13 @@ export interface HistoryWindow {
 /** The history of one host: a series per GPU (by UUID). */
 export class HostGpuHistory {
   private readonly series = new Map<string, GpuSeries>();
+
+  /** Bytes the series hold in typed arrays (outside the JS heap). */
+  bufferBytes(): number {
+    let n = 0;
+    for (const s of this.series.values()) n += s.bufferBytes;
+    return n;
+  }
 
   /** @param intervalMs the sampler's interval: the fine resolution, and the longest a reading stands for (x2). */
   constructor(private readonly intervalMs: number) {}
