@@ -1,8 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import { AuthGuard } from './common/auth.js';
-import { CommonModule } from './common/common.module.js';
-import { OperationInterceptor } from './common/operation.interceptor.js';
+import { AuthGuard } from './operations/auth.js';
+import { OperationsModule } from './operations/operations.module.js';
+import { OperationInterceptor } from './operations/operation.interceptor.js';
 import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.types.js';
 import { HealthController } from './health/health.controller.js';
@@ -15,7 +15,7 @@ import { HostsModule } from './modules/hosts/hosts.module.js';
 import { OllamaModule } from './modules/ollama/ollama.module.js';
 import { PanelModule } from './modules/panel/panel.module.js';
 import { ShellModule } from './modules/shell/shell.module.js';
-import { OpenApiController } from './openapi/openapi.controller.js';
+import { OpenApiModule } from './openapi/openapi.module.js';
 
 @Module({})
 export class AppModule {
@@ -24,7 +24,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        CommonModule,
+        OperationsModule,
         InfraModule,
         MetricsModule,
         HostsModule,
@@ -33,9 +33,10 @@ export class AppModule {
         ShellModule,
         FilesModule,
         PanelModule,
+        OpenApiModule,
         McpModule,
       ],
-      controllers: [HealthController, OpenApiController],
+      controllers: [HealthController],
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_INTERCEPTOR, useClass: OperationInterceptor },

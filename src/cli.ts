@@ -5,7 +5,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load-config.js';
 import { createApp } from './app.js';
-import { AuthService, type Caller } from './common/auth.js';
+import { AuthService, type Caller } from './operations/auth.js';
 import { ServerLogger } from './common/server-logger.js';
 import type { AppConfig } from './config/config.types.js';
 import { EnvFileError, loadEnvFile } from './infra/env-file.js';

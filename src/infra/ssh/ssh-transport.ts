@@ -12,7 +12,7 @@ import { BoundedOutput, execResult, type KillReason } from '../output-buffer.js'
 import type { ConnectionState, ExecOptions, ExecResult, HostTransport, TransportStatus } from '../transport.js';
 import { ChannelLimiter } from './channel-limiter.js';
 import { PidPreamble, withPidPreamble } from './pid-preamble.js';
-import { withCwd } from './shell-quote.js';
+import { withCwd } from '../shell-quote.js';
 import { TunnelSocket } from './tunnel-socket.js';
 import {
   checkHostKey,
@@ -147,7 +147,7 @@ interface Connection {
 /** The open of an exec channel was never confirmed when the connection went away: the command did not run. */
 const notStartedDrops = new WeakSet<object>();
 
-export { shellQuote, withCwd } from './shell-quote.js';
+export { shellQuote, withCwd } from '../shell-quote.js';
 
 export class SshTransport implements HostTransport {
   readonly kind = 'ssh' as const;
