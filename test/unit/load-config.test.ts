@@ -48,7 +48,7 @@ describe('loadConfig', () => {
     });
   });
 
-  it('builds an ssh host from the environment, with DESIGN defaults', () => {
+  it('builds an ssh host from the environment, with the documented defaults', () => {
     const c = loadConfig({ HOME: '/home/me', USER: 'me', SSH_HOST: '10.0.1.201', SSH_USER: 'ccpm', API_KEY: 'k'.repeat(20) });
     expect(c.default_host).toBe('default');
     expect(c.hosts[0]).toMatchObject({
