@@ -64,13 +64,13 @@ export function checkLayers(root) {
       if (!target.startsWith('src/')) continue;
       const to = layerOf(target);
       if (to > from) {
-        problems.push(
-          `${file}: imports '${spec}' (${LAYERS[to].name}) from the ${LAYERS[from].name} layer; imports point down: ${order}`,
-        );
+        problems.push(`${file}: imports '${spec}' (${LAYERS[to].name}) from the ${LAYERS[from].name} layer; imports point down: ${order}`);
       }
       for (const [a, b] of APART) {
         if ((file.startsWith(a) && target.startsWith(b)) || (file.startsWith(b) && target.startsWith(a))) {
-          problems.push(`${file}: imports '${spec}': ${a} and ${b} must not import each other; what both need lives in the folder above them`);
+          problems.push(
+            `${file}: imports '${spec}': ${a} and ${b} must not import each other; what both need lives in the folder above them`,
+          );
         }
       }
     }
