@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: the DESIGN §7 performance targets, each measured as a ratio against a raw ssh2 client
- * doing the same work in the same run, on this machine.
+ * `npm run bench`: the performance targets in the README's Performance section, each measured as a ratio
+ * against a raw ssh2 client doing the same work in the same run, on this machine.
  *
  * It starts its own OpenSSH server (test/support/sshd.ts, a real sshd on 127.0.0.1), installs the tests'
  * fake nvidia-smi first on that sshd's PATH (test/support/fake-nvidia-smi.ts + .sh and the captured

@@ -5,7 +5,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load-config.js';
 import { createApp } from './app.js';
-import { AuthService, type Caller } from './common/auth.js';
+import { AuthService, type Caller } from './operations/auth.js';
 import { ServerLogger } from './common/server-logger.js';
 import type { AppConfig } from './config/config.types.js';
 import { EnvFileError, loadEnvFile } from './infra/env-file.js';
@@ -38,7 +38,8 @@ const OPTIONS = {
  * The caller MCP over stdio runs as: every scope (the desktop user launched the process), or the scopes
  * of the configured key MCP_STDIO_KEY names. A key that matches nothing stops the start, naming the variable.
  */
-function stdioCaller(auth: AuthService, config: AppConfig, key: string | undefined): Caller {
+function stdioCaller(auth: AuthService, config: AppConfig): Caller {
+  const key = config.mcp_stdio_key;
   if (!key) return { keyName: 'stdio', scopes: new Set(['read', 'write', 'shell']) };
   if (config.keys.length === 0) {
     throw new ConfigError(
@@ -101,7 +102,7 @@ async function main(argv: string[]): Promise<void> {
       // stdout carries the protocol: every log line goes to stderr.
       const config = loadConfig();
       // Checked before the application starts, so a mistake is the only line printed.
-      const caller = stdioCaller(new AuthService(config), config, process.env.MCP_STDIO_KEY);
+      const caller = stdioCaller(new AuthService(config), config);
       const app = await createApp(config, new ServerLogger(config.log_level, 'stderr'));
       const server = await createMcpServer(app.get(ToolRunner), caller, VERSION);
       const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');

@@ -1,4 +1,4 @@
-/** The one error shape of every REST operation (DESIGN §4). */
+/** The one error shape of every REST operation, and of MCP tool errors: {statusCode, error, code, message}. */
 export class ErrorResponse {
   /** HTTP status code, repeated in the body. */
   statusCode: number;

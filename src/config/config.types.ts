@@ -85,6 +85,8 @@ export interface AppConfig {
   audit_log?: string;
   log_level: LogLevelSetting;
   gpu: GpuSettings;
+  /** `mcp-stdio` only: the configured key whose scopes the stdio session gets (unset: every scope). */
+  mcp_stdio_key?: string;
 }
 
 export interface GpuSettings {

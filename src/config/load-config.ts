@@ -479,6 +479,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       sampler_idle_seconds: gpu.sampler_idle_seconds ?? 600,
       history: gpu.history ?? 'auto',
     },
+    mcp_stdio_key: e('MCP_STDIO_KEY'),
   };
 }
 

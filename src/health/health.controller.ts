@@ -1,7 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Public } from '../common/operation.js';
+import { Public } from '../operations/operation.js';
 import { HostRegistry } from '../infra/host-registry.js';
 
 @ApiExcludeController()

@@ -4,7 +4,7 @@ import type { ExecResult } from './transport.js';
  * half of the cap is kept as the head, the last half in a ring buffer as the tail, and everything in
  * between is only counted. The head shows what a command started with (headers, the first error) and the
  * tail how it ended (the summary, the last error); the middle of a gigabyte of output helps nobody and must
- * not grow the server's memory (DESIGN §6).
+ * not grow the server's memory.
  */
 
 export interface BoundedOutputResult {

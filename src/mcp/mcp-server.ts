@@ -1,6 +1,6 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { Caller } from '../common/auth.js';
-import { findUiResource, uiResourceList } from '../common/operation.js';
+import type { Caller } from '../operations/auth.js';
+import { findUiResource, uiResourceList } from '../operations/operation.js';
 import type { ToolRunner } from './tool-runner.js';
 
 const INSTRUCTIONS =

@@ -1,10 +1,10 @@
 import { All, Controller, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { AuthService } from '../common/auth.js';
-import { toAppError } from '../common/error-filter.js';
+import { AuthService } from '../operations/auth.js';
+import { toAppError } from '../common/errors.js';
 import { AppError, errorBody } from '../common/errors.js';
-import { Public } from '../common/operation.js';
+import { Public } from '../operations/operation.js';
 import { VERSION } from '../version.js';
 import { createMcpServer } from './mcp-server.js';
 import { ToolRunner } from './tool-runner.js';

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { AuthService, type Caller } from '../common/auth.js';
-import { CallRecorder } from '../common/call-recorder.js';
-import { toAppError } from '../common/error-filter.js';
+import { AuthService, type Caller } from '../operations/auth.js';
+import { CallRecorder } from '../operations/call-recorder.js';
+import { toAppError } from '../common/errors.js';
 import { AppError, errorBody } from '../common/errors.js';
-import { findOperation, openApiPath, operations, type OperationDef, type PresentedResult } from '../common/operation.js';
+import { findOperation, openApiPath, operations, type OperationDef, type PresentedResult } from '../operations/operation.js';
 import { validateInput } from '../common/validation.js';
 import { OpenApiDocuments } from '../openapi/openapi.controller.js';
 import { inputSchemaOf, type JsonSchema } from './tool-schemas.js';

@@ -1,7 +1,7 @@
 import { Controller, Get, Injectable, Param } from '@nestjs/common';
 import { ApiExcludeController, type OpenAPIObject } from '@nestjs/swagger';
 import { AppError } from '../common/errors.js';
-import { Public } from '../common/operation.js';
+import { Public } from '../operations/operation.js';
 import { PROFILES, profileOf, type Profile } from './openapi.js';
 
 /**

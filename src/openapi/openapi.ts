@@ -1,7 +1,7 @@
 import type { INestApplication, Type } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { getMetadataStorage } from 'class-validator';
-import { AREAS, findOperation, openApiPath, operations } from '../common/operation.js';
+import { AREAS, findOperation, openApiPath, operations } from '../operations/operation.js';
 import { withReachableSchemas } from './reachable-schemas.js';
 
 export const PROFILES = ['readonly', ...AREAS] as const;

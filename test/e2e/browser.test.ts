@@ -1,5 +1,5 @@
 /**
- * Swagger UI at /docs checked in a real browser (DESIGN §8): authorize with the API key, run gpu_status with
+ * Swagger UI at /docs checked in a real browser: authorize with the API key, run gpu_status with
  * "Try it out" → "Execute" against a real sshd and the fake nvidia-smi, and read the rendered response.
  * Leaves a screenshot in test-results/swagger-gpu-status.png (and one of the whole page on failure).
  */

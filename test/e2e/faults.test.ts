@@ -1,5 +1,5 @@
 /**
- * Fault injection against the built server (DESIGN §6): the SSH host vanishing in the middle of a call
+ * Fault injection against the built server: the SSH host vanishing in the middle of a call
  * and coming back, Ollama going away and coming back or hanging, hosts that never answer, a burst of
  * 200 calls, and the server's memory through all of it. Uses a private sshd (startSshd) because these
  * tests kill it; the shared one must stay up for the other files.

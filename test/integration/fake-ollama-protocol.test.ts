@@ -1,7 +1,7 @@
 /**
  * Proves the fake Ollama speaks the real protocol: the official `ollama` npm client drives it exactly as it
- * drives a real server, and raw HTTP checks pin what API-FACTS.md §13 lists (status codes, empty bodies,
- * NDJSON, error texts).
+ * drives a real server, and raw HTTP checks pin what a real Ollama answers (status codes, empty bodies,
+ * NDJSON, error texts; captured answers are in test/fixtures/ollama).
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -253,7 +253,7 @@ describe('fake Ollama driven by the official ollama-js client', () => {
   });
 });
 
-describe('fake Ollama: raw HTTP facts (API-FACTS §0, §13)', () => {
+describe('fake Ollama: raw HTTP facts of a real Ollama', () => {
   it('GET and HEAD / → 200 "Ollama is running"', async () => {
     const get = await fetch(fake.url + '/');
     expect(get.status).toBe(200);

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SftpFileSystem } from '../../src/infra/files/sftp-file-system.js';
 import { SshTransport } from '../../src/infra/ssh/ssh-transport.js';
-import { shellQuote } from '../../src/infra/ssh/shell-quote.js';
+import { shellQuote } from '../../src/infra/shell-quote.js';
 import type { ExecOptions } from '../../src/infra/transport.js';
 import { appErrorOfAsync as appErrorOf } from '../support/errors.js';
 import { sharedSshd } from '../support/context.js';

@@ -1,5 +1,5 @@
 /**
- * Debian's chromium driven by playwright-core (DESIGN §8), for tests that check pages in a real browser.
+ * Debian's chromium driven by playwright-core (a real browser, not a DOM emulation), for tests that check pages in a real browser.
  * Missing chromium is a failure with the command that installs it, never a silent skip: CI installs it.
  */
 import { existsSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
- * A fake Ollama HTTP server (node:http only) that speaks the protocol written up in
- * ../shared/fixtures/ollama/API-FACTS.md: the same routes, methods, status codes, empty 200 bodies, NDJSON
+ * A fake Ollama HTTP server (node:http only) that speaks the real server's protocol (captured answers are in
+ * test/fixtures/ollama): the same routes, methods, status codes, empty 200 bodies, NDJSON
  * streams, error texts (including the single vs double quotes of delete and copy) and Go-isms (HTML-escaped
  * JSON, gin's 404/405 texts, Go's JSON decode errors, RFC 3339 nanosecond timestamps with the local offset).
  *

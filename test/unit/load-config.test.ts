@@ -48,7 +48,7 @@ describe('loadConfig', () => {
     });
   });
 
-  it('builds an ssh host from the environment, with DESIGN defaults', () => {
+  it('builds an ssh host from the environment, with the documented defaults', () => {
     const c = loadConfig({ HOME: '/home/me', USER: 'me', SSH_HOST: '10.0.1.201', SSH_USER: 'ccpm', API_KEY: 'k'.repeat(20) });
     expect(c.default_host).toBe('default');
     expect(c.hosts[0]).toMatchObject({
@@ -287,5 +287,22 @@ describe('loadConfig: Ollama through the SSH connection', () => {
     expect(error({ HOME: '/h', CONFIG_FILE: typo })).toMatch(/^hosts\.a\.ollama\.tunel: /);
     const notBool = yamlFile('hosts:\n  a: {ssh: {host: g}, ollama: {tunnel: "off"}}\n');
     expect(error({ HOME: '/h', CONFIG_FILE: notBool })).toBe('hosts.a.ollama.tunnel (env OLLAMA_TUNNEL): "off" is not true or false');
+  });
+});
+
+describe('loadConfig: DEFAULT_HOST and MCP_STDIO_KEY', () => {
+  it('reads DEFAULT_HOST over the file and MCP_STDIO_KEY as given, an empty value as unset', () => {
+    const file = yamlFile('default_host: a\nhosts:\n  a: {transport: local}\n  b: {transport: local}\n');
+    expect(loadConfig({ HOME: '/h', CONFIG_FILE: file }).default_host).toBe('a');
+    expect(loadConfig({ HOME: '/h', CONFIG_FILE: file, DEFAULT_HOST: 'b' }).default_host).toBe('b');
+    expect(loadConfig({ HOME: '/h', CONFIG_FILE: file, DEFAULT_HOST: '' }).default_host).toBe('a');
+    expect(error({ HOME: '/h', CONFIG_FILE: file, DEFAULT_HOST: 'c' })).toBe(
+      'DEFAULT_HOST / default_host: no host named "c" (hosts: a, b)',
+    );
+
+    expect(loadConfig({ HOME: '/h' }).mcp_stdio_key).toBeUndefined();
+    expect(loadConfig({ HOME: '/h', MCP_STDIO_KEY: '' }).mcp_stdio_key).toBeUndefined();
+    // Kept as given: the stdio start trims it and refuses a key that matches none of the configured ones.
+    expect(loadConfig({ HOME: '/h', MCP_STDIO_KEY: ' k-0123456789 ' }).mcp_stdio_key).toBe(' k-0123456789 ');
   });
 });

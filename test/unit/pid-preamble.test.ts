@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PidPreamble, withPidPreamble } from '../../src/infra/ssh/pid-preamble.js';
 import { ChannelLimiter } from '../../src/infra/ssh/channel-limiter.js';
-import { shellQuote, withCwd } from '../../src/infra/ssh/shell-quote.js';
+import { shellQuote, withCwd } from '../../src/infra/shell-quote.js';
 
 function run(chunks: string[]): { pid: number | undefined; out: string } {
   const p = new PidPreamble();

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { AppError } from '../../common/errors.js';
 import { BoundedOutput, execResult, type KillReason } from '../output-buffer.js';
-import { withCwd } from '../ssh/shell-quote.js';
+import { withCwd } from '../shell-quote.js';
 import type { ExecOptions, ExecResult, HostTransport, TransportStatus } from '../transport.js';
 
 export interface LocalTransportOptions {

@@ -7,7 +7,8 @@ import { ForwardError } from '../ssh/ssh-errors.js';
 import { NdjsonLineError, readNdjson } from './ndjson.js';
 
 /*
- * Axios client for the Ollama REST API (see ../shared/fixtures/ollama/API-FACTS.md for the protocol).
+ * Axios client for the Ollama REST API. test/support/fake-ollama.ts reproduces the protocol it relies on,
+ * and test/fixtures/ollama holds captured answers of real servers.
  *
  * Every method returns Ollama's own JSON (typed below for the fields Ollama documents) or rejects with an
  * AppError whose message names the Ollama URL and says what to do. Raw axios errors never escape: they

@@ -1,6 +1,6 @@
 /**
  * Turns what ssh2 and the socket report into the project's AppErrors. The messages are read by a person or
- * a model in a chat window (DESIGN §4): one sentence naming the host and what to do, never a stack trace,
+ * a model in a chat window: one sentence naming the host and what to do, never a stack trace,
  * key material or passphrase.
  */
 import { AppError } from '../../common/errors.js';

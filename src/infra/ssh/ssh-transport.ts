@@ -1,6 +1,7 @@
 /**
- * The ssh transport: one long-lived ssh2 connection per host (DESIGN §6, §7), opened on first use,
- * re-opened lazily after a drop, with a bounded number of channels and verified host keys.
+ * The ssh transport: one long-lived ssh2 connection per host (a handshake per call would cost more than
+ * most calls), opened on first use, re-opened lazily after a drop, with a bounded number of channels and
+ * verified host keys.
  */
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -12,7 +13,7 @@ import { BoundedOutput, execResult, type KillReason } from '../output-buffer.js'
 import type { ConnectionState, ExecOptions, ExecResult, HostTransport, TransportStatus } from '../transport.js';
 import { ChannelLimiter } from './channel-limiter.js';
 import { PidPreamble, withPidPreamble } from './pid-preamble.js';
-import { withCwd } from './shell-quote.js';
+import { withCwd } from '../shell-quote.js';
 import { TunnelSocket } from './tunnel-socket.js';
 import {
   checkHostKey,
@@ -147,7 +148,7 @@ interface Connection {
 /** The open of an exec channel was never confirmed when the connection went away: the command did not run. */
 const notStartedDrops = new WeakSet<object>();
 
-export { shellQuote, withCwd } from './shell-quote.js';
+export { shellQuote, withCwd } from '../shell-quote.js';
 
 export class SshTransport implements HostTransport {
   readonly kind = 'ssh' as const;
@@ -498,7 +499,7 @@ export class SshTransport implements HostTransport {
       const kill = (why: KillReason) => {
         if (done || killedFor) return;
         killedFor = why;
-        // Closing an exec channel without a pty leaves the remote processes running (DESIGN §6). A KILL
+        // Closing an exec channel without a pty leaves the remote processes running. A KILL
         // signal request makes sshd kill the session's process group, report exit-signal and close the
         // channel. sshd refuses that for root logins, so if the channel is still open shortly after, kill
         // the process group by pid from another channel; close the channel ourselves only after that.
@@ -754,7 +755,7 @@ export class SshTransport implements HostTransport {
       sock.on('error', () => {
         /* ssh2 reports socket errors through the client's 'error' event */
       });
-      // TCP_NODELAY: without it Nagle's algorithm and delayed ACKs add ~40 ms to every exec (DESIGN §7).
+      // TCP_NODELAY: without it Nagle's algorithm and delayed ACKs add ~40 ms to every exec.
       sock.setNoDelay(true);
       sock.on('connect', () => {
         tcpConnected = true;

@@ -1,5 +1,5 @@
 import { Body, Controller, Query } from '@nestjs/common';
-import { Operation } from '../../common/operation.js';
+import { Operation } from '../../operations/operation.js';
 import {
   FilesDeleteInput,
   FilesEditInput,

@@ -1,4 +1,4 @@
-import { defineOperation } from '../../common/operation.js';
+import { defineOperation } from '../../operations/operation.js';
 import {
   FilesDeleteInput,
   FilesDeleteResult,

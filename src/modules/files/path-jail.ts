@@ -1,5 +1,5 @@
 /**
- * The files jail (DESIGN §5). Every path a caller gives is resolved on the host itself (SFTP realpath or
+ * The files jail. Every path a caller gives is resolved on the host itself (SFTP realpath or
  * fs.realpath, through FileSystem.resolve) and the result is compared by whole path components against
  * the resolved root, so `/home/ccpm-evil` is not inside `/home/ccpm`, and `..` or a symlink anywhere in
  * the path cannot lead out. The operations then act on the resolved path, never on the caller's text.

@@ -1,5 +1,5 @@
 import { Controller, Query } from '@nestjs/common';
-import { Operation } from '../../common/operation.js';
+import { Operation } from '../../operations/operation.js';
 import { GpuHistoryInput, GpuStatusInput } from './dto/gpu.dto.js';
 import { gpuHistory, gpuStatus } from './gpu.operations.js';
 import { GpuService } from './gpu.service.js';

@@ -1,4 +1,4 @@
-import { defineOperation } from '../../common/operation.js';
+import { defineOperation } from '../../operations/operation.js';
 import { GpuHistoryInput, GpuHistoryResult, GpuStatusInput, GpuStatusResult } from './dto/gpu.dto.js';
 import { GpuService } from './gpu.service.js';
 

@@ -4,7 +4,7 @@
  *
  * Each part runs in its own marked section with its exit code, with stderr folded in (2>&1), so a failing
  * part is quoted in the error instead of silently missing. Sizes: memory in MiB (integers), disks in GiB
- * with two decimals (df -k gives KiB); `_mb`/`_gb` follow the names in DESIGN §3.
+ * with two decimals (df -k gives KiB); the `_mb`/`_gb` suffixes name the unit, as in every other result.
  */
 import { AppError } from '../../common/errors.js';
 import type { DiskInfo, HostResourcesResult } from './dto/hosts.dto.js';

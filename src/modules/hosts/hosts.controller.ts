@@ -1,5 +1,5 @@
 import { Controller, Query } from '@nestjs/common';
-import { Operation } from '../../common/operation.js';
+import { Operation } from '../../operations/operation.js';
 import { HostResourcesInput, ListHostsInput } from './dto/hosts.dto.js';
 import { hostResources, listHosts } from './hosts.operations.js';
 import { HostsService } from './hosts.service.js';

@@ -1,4 +1,4 @@
-import { defineOperation } from '../../common/operation.js';
+import { defineOperation } from '../../operations/operation.js';
 import { HostResourcesInput, HostResourcesResult, ListHostsInput, ListHostsResult } from './dto/hosts.dto.js';
 import { HostsService } from './hosts.service.js';
 

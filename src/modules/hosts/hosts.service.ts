@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { firstLine } from '../../common/async.js';
 import { AppError } from '../../common/errors.js';
-import { AREAS } from '../../common/operation.js';
+import { AREAS } from '../../operations/operation.js';
 import { HostRegistry, type Host } from '../../infra/host-registry.js';
 import type { HostResourcesInput, HostResourcesResult, HostInfo, ListHostsInput, ListHostsResult } from './dto/hosts.dto.js';
 import { HOST_RESOURCES_COMMAND, parseHostResources } from './host-resources.js';

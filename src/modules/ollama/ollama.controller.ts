@@ -1,6 +1,6 @@
 import { Body, Controller, Param, Query } from '@nestjs/common';
 import { ClientSignal } from '../../common/client-signal.js';
-import { Operation } from '../../common/operation.js';
+import { Operation } from '../../operations/operation.js';
 import {
   OllamaCancelJobInput,
   OllamaCopyModelInput,

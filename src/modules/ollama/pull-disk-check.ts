@@ -5,7 +5,7 @@
  */
 import { AppError } from '../../common/errors.js';
 import type { OllamaProgress } from '../../infra/ollama/ollama-client.js';
-import { shellQuote } from '../../infra/ssh/shell-quote.js';
+import { shellQuote } from '../../infra/shell-quote.js';
 import { parseDf } from '../hosts/host-resources.js';
 
 const DIR_MARK = '@@gpu-host-tools:models-dir:';

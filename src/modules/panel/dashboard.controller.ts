@@ -1,7 +1,7 @@
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { Public } from '../../common/operation.js';
+import { Public } from '../../operations/operation.js';
 import { packageFile } from '../../infra/package-assets.js';
 import { UPLOT_CSS, UPLOT_JS } from './chart-library.js';
 import { DashboardHub } from './dashboard-hub.js';

@@ -4,7 +4,7 @@
  * that gpu_history reads, so a panel never says something the JSON tools would not.
  */
 import { Injectable } from '@nestjs/common';
-import { toAppError } from '../../common/error-filter.js';
+import { toAppError } from '../../common/errors.js';
 import type { GpuStatusResult } from '../gpu/dto/gpu.dto.js';
 import type { GpuChartSeries } from '../gpu/gpu-history.js';
 import { GpuService } from '../gpu/gpu.service.js';

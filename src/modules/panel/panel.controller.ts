@@ -1,6 +1,6 @@
 import { Controller, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { Operation } from '../../common/operation.js';
+import { Operation } from '../../operations/operation.js';
 import { ShowPanelInput } from './dto/panel.dto.js';
 import { showPanel } from './panel.operations.js';
 import { PanelService } from './panel.service.js';

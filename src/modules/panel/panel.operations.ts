@@ -1,4 +1,4 @@
-import { defineOperation, defineUiResource } from '../../common/operation.js';
+import { defineOperation, defineUiResource } from '../../operations/operation.js';
 import { chartLibrary } from './chart-library.js';
 import { ShowPanelInput, ShowPanelResult } from './dto/panel.dto.js';
 import { PanelService } from './panel.service.js';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { PresentedResult } from '../../common/operation.js';
+import type { PresentedResult } from '../../operations/operation.js';
 import { HostRegistry } from '../../infra/host-registry.js';
 import { chartLibrary } from './chart-library.js';
 import type { PanelKind, ShowPanelInput, ShowPanelResult } from './dto/panel.dto.js';

@@ -1,6 +1,6 @@
 import { Body, Controller } from '@nestjs/common';
 import { ClientSignal } from '../../common/client-signal.js';
-import { Operation } from '../../common/operation.js';
+import { Operation } from '../../operations/operation.js';
 import { ShellExecInput } from './dto/shell.dto.js';
 import { shellExec } from './shell.operations.js';
 import { ShellService } from './shell.service.js';

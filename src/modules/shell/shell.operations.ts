@@ -1,4 +1,4 @@
-import { defineOperation } from '../../common/operation.js';
+import { defineOperation } from '../../operations/operation.js';
 import { ShellExecInput, ShellExecResult } from './dto/shell.dto.js';
 import { ShellService } from './shell.service.js';
 

@@ -41,7 +41,7 @@ export function redactArgs(value: unknown, key?: string, depth = 0): unknown {
 }
 
 /**
- * One JSON line per write or shell call (DESIGN §5), to AUDIT_LOG when set, else to the log. Never
+ * One JSON line per write or shell call, to AUDIT_LOG when set, else to the log. Never
  * holds keys (only the key's name) or file contents.
  */
 @Injectable()

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { Observable, tap } from 'rxjs';
 import { CallRecorder, restArgs } from './call-recorder.js';
-import { toAppError } from './error-filter.js';
+import { toAppError } from '../common/errors.js';
 import { OPERATION_KEY, type OperationDef } from './operation.js';
 
 /** REST side of an operation call: hands its outcome to the CallRecorder (metrics, audit). */

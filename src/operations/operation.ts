@@ -1,7 +1,7 @@
 import { applyDecorators, Get, HttpCode, Post, SetMetadata, type Type } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtension, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Scope } from '../config/config.types.js';
-import { ErrorResponse } from './error-response.dto.js';
+import { ErrorResponse } from '../common/error-response.dto.js';
 
 export type Area = 'hosts' | 'gpu' | 'ollama' | 'shell' | 'files';
 export const AREAS: readonly Area[] = ['hosts', 'gpu', 'ollama', 'shell', 'files'];

@@ -5,7 +5,7 @@ import type { Request } from 'express';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig, Scope } from '../config/config.types.js';
 import { CallRecorder, restArgs } from './call-recorder.js';
-import { AppError } from './errors.js';
+import { AppError } from '../common/errors.js';
 import { OPERATION_KEY, PUBLIC_KEY, type OperationDef } from './operation.js';
 
 /** Who is calling: the key's name and scopes, plus Open WebUI's user headers when it forwards them. */

@@ -1,5 +1,4 @@
 import { Global, Module } from '@nestjs/common';
-import { OpenApiDocuments } from '../openapi/openapi.controller.js';
 import { AuditLog } from './audit.js';
 import { AuthService } from './auth.js';
 import { CallRecorder } from './call-recorder.js';
@@ -7,7 +6,7 @@ import { CallRecorder } from './call-recorder.js';
 /** Cross-cutting services every surface (REST, MCP) uses. */
 @Global()
 @Module({
-  providers: [AuthService, AuditLog, CallRecorder, OpenApiDocuments],
-  exports: [AuthService, AuditLog, CallRecorder, OpenApiDocuments],
+  providers: [AuthService, AuditLog, CallRecorder],
+  exports: [AuthService, AuditLog, CallRecorder],
 })
-export class CommonModule {}
+export class OperationsModule {}
