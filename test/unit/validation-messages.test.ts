@@ -78,6 +78,33 @@ describe('input messages', () => {
   });
 });
 
+class OptionalOnly {
+  host?: string;
+}
+decorate(OptionalOnly, 'host', IsOptional(), IsString(), MinLength(1));
+
+describe('empty input (checked once per class when it is valid)', () => {
+  it('refuses {} the same way every time when a field is required', async () => {
+    for (let i = 0; i < 3; i++) expect(await refusal({})).toBe('Invalid input: command: required.');
+    expect(await refusal(undefined)).toBe('Invalid input: command: required.');
+  });
+
+  it('answers a fresh instance of the class for each valid {} and still checks non-empty input', async () => {
+    const first = await validateInput(OptionalOnly, {});
+    const second = await validateInput(OptionalOnly, {});
+    const third = await validateInput(OptionalOnly, undefined);
+    for (const v of [first, second, third]) expect(v).toBeInstanceOf(OptionalOnly);
+    expect(first).not.toBe(second);
+    first.host = 'changed';
+    expect(second.host).toBeUndefined();
+    await expect(validateInput(OptionalOnly, { host: '' })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    await expect(validateInput(OptionalOnly, { host: 5 })).rejects.toMatchObject({ status: 400 });
+    await expect(validateInput(OptionalOnly, { hots: 'a' })).rejects.toThrow('hots: unknown field (did you mean host?)');
+    await expect(validateInput(OptionalOnly, Object.create({ host: 'x' }))).rejects.toThrow('__proto__: unknown field');
+    expect(await validateInput(OptionalOnly, { host: 'gpu' })).toMatchObject({ host: 'gpu' });
+  });
+});
+
 describe('nearestName', () => {
   const shell = ['command', 'cwd', 'timeout_seconds', 'host'];
   it.each([

@@ -566,8 +566,10 @@ export class SshTransport implements HostTransport {
       else options.signal?.addEventListener('abort', onAbort, { once: true });
       timers.push(setTimeout(() => kill('timeout'), Math.max(0, options.timeoutMs - (performance.now() - started))));
       // stdin gets EOF at once: a command that reads it (cat, a confirmation prompt) ends instead of
-      // waiting for input that never comes.
-      channel.end();
+      // waiting for input that never comes. A trivial command's whole exchange can arrive with the exec
+      // reply, and ssh2 has then ended the channel already: end() would only build a discarded Error
+      // (stack and all), a measurable part of a burst's CPU.
+      if (!channel.writableEnded && !channel.destroyed) channel.end();
     });
   }
 
