@@ -12,6 +12,7 @@ import path from 'node:path';
 import { call, startServer, type RunningServer } from '../support/server.js';
 import { freePort, startSshd, type Sshd } from '../support/sshd.js';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.js';
+import { sleep } from '../support/waiting.js';
 
 const FULL = 'full-key-0123456789abcdef';
 /** What the YAML below sets for every ssh host; the timeout tests measure against it. */
@@ -44,8 +45,6 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   }
   return undefined;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function timed<T>(p: Promise<T>): Promise<{ value: T; ms: number }> {
   const start = performance.now();

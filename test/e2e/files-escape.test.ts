@@ -13,33 +13,15 @@
  *   <root>/loop1 <-> <root>/loop2
  *   <root>/dangling-out   -> <base>/outside/planted.txt (does not exist)
  */
-import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sharedSshd } from '../support/context.js';
 import { call, startServer, type RunningServer } from '../support/server.js';
+import { snapshot } from '../support/tree-snapshot.js';
 
 const KEY = 'full-key-0123456789abcdef';
-
-/** Every file and directory under `dir` with its type, content hash and mtime: any change shows. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = path.join(d, name);
-      const st = lstatSync(p);
-      if (st.isDirectory()) {
-        out[p] = `dir ${st.mtimeMs}`;
-        walk(p);
-      } else if (st.isFile()) out[p] = `file ${st.mtimeMs} ${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
-      else out[p] = `other ${st.mtimeMs}`;
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe.each(['ssh', 'local'] as const)('escaping the files root over the %s transport', (transport) => {
   let server: RunningServer;

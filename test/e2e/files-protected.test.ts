@@ -11,34 +11,16 @@
  *   .docker/config.json  .ollama/id_ed25519  project/.git-credentials  users/other/.ssh/authorized_keys
  *   keys -> .ssh   key -> .ssh/id_ed25519   rc -> .bashrc   abs-keys -> <root>/.ssh   cfg -> .config
  */
-import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sharedSshd } from '../support/context.js';
 import { call, sshEnv, startServer, type RunningServer } from '../support/server.js';
+import { snapshot } from '../support/tree-snapshot.js';
 
 const KEY = 'full-key-0123456789abcdef';
 const SECRET = 'PRIVATE-KEY-MATERIAL';
-
-/** Every entry under `dir` with its type, content hash (or link target) and mtime: any change shows. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = path.join(d, name);
-      const st = lstatSync(p);
-      if (st.isDirectory()) {
-        out[p] = `dir ${st.mtimeMs}`;
-        walk(p);
-      } else if (st.isFile()) out[p] = `file ${st.mtimeMs} ${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
-      else out[p] = `link ${st.mtimeMs}`;
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 function makeHome(root: string): void {
   const files: Record<string, string> = {

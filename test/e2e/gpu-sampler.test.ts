@@ -10,24 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installFakeNvidiaSmi, setNvidiaSmiScenario, setNvidiaSmiUnknownFields } from '../support/fake-nvidia-smi.js';
 import { call, startServer, type RunningServer } from '../support/server.js';
 import { startSshd, type Sshd } from '../support/sshd.js';
+import { sleep, until } from '../support/waiting.js';
 
 const KEY = 'sampler-key-0123456789abcdef';
 const S595 = 'linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05__load';
 const S610 = 'linux-x86_64__nvidia-geforce-rtx-2080-super__610.57.04__load';
 const IDLE_SECONDS = 4;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns a value (not undefined), failing after `timeoutMs`. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 describe('GPU sampler and gpu_history', () => {
   let sshd: Sshd;

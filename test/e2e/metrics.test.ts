@@ -10,6 +10,7 @@ import { call, startServer, type RunningServer } from '../support/server.js';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.js';
 import { NVIDIA_SMI_FIXTURES_DIR, installFakeNvidiaSmi, setNvidiaSmiScenario } from '../support/fake-nvidia-smi.js';
 import { startSshd, type Sshd } from '../support/sshd.js';
+import { until } from '../support/waiting.js';
 
 const READ = 'read-key-0123456789abcdef';
 const FULL = 'full-key-0123456789abcdef';
@@ -47,18 +48,6 @@ function captured(scenario: string, field: string): number {
   const [header, row] = text.split('\n');
   const i = header.split(', ').findIndex((h) => h.replace(/ \[.*\]$/, '') === field);
   return Number.parseFloat(row.split(', ')[i]);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
 }
 
 const L40S_LOAD = 'linux-x86_64__nvidia-l40s__595.80__load';

@@ -1,4 +1,3 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 /**
  * LocalTransport: child processes on this machine, with the same semantics as the ssh transport.
  */
@@ -10,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalTransport } from '../../src/infra/local/local-transport.js';
 import type { ExecOptions } from '../../src/infra/transport.js';
+import { expectStdoutStreamed } from '../support/transport-checks.js';
 
 const defaults: ExecOptions = { timeoutMs: 10_000, maxStdoutBytes: 1024 * 1024, maxStderrBytes: 1024 * 1024 };
 const t = new LocalTransport();
@@ -38,30 +38,7 @@ function marker(): string {
 
 describe('LocalTransport', () => {
   it('hands stdout to onStdout as it arrives, beyond the kept caps, without the pid preamble', async () => {
-    const chunks: string[] = [];
-    let sawFirstBeforeSecond = false;
-    // The second line is printed only once the first has reached us: a stream, not the final buffer.
-    const flagDir = mkdtempSync(path.join(os.tmpdir(), 'ght-onstdout-'));
-    const flag = path.join(flagDir, 'go');
-    const r = await t.exec(
-      `echo first; i=0; while [ ! -e ${flag} ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; rm -f ${flag}; echo second; head -c 5000 /dev/zero | tr '\\0' x`,
-      {
-        ...defaults,
-        maxStdoutBytes: 16,
-        onStdout: (chunk) => {
-          chunks.push(chunk.toString('utf8'));
-          if (chunks.join('').includes('first\n') && !sawFirstBeforeSecond && !chunks.join('').includes('second')) {
-            sawFirstBeforeSecond = true;
-            writeFileSync(flag, '');
-          }
-        },
-      },
-    );
-    expect(r.exitCode).toBe(0);
-    expect(sawFirstBeforeSecond).toBe(true);
-    expect(chunks.join('')).toBe(`first\nsecond\n${'x'.repeat(5000)}`);
-    expect(r.stdoutTruncated).toBe(true);
-    rmSync(flagDir, { recursive: true, force: true });
+    await expectStdoutStreamed(t, defaults);
   });
 
   it('identifies itself and is always connected', async () => {

@@ -1,4 +1,3 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 /**
  * SshTransport against a real OpenSSH server (test/support/sshd.ts). The shared server from globalSetup
  * serves the tests that leave it alone; tests that kill, restart or misconfigure a server start their own.
@@ -17,6 +16,7 @@ import type { ExecOptions } from '../../src/infra/transport.js';
 import { sharedSshd } from '../support/context.js';
 import { startFreezableProxy } from '../support/freezable-proxy.js';
 import { freePort, generateKey, startSshd, type Sshd, type SshdInfo } from '../support/sshd.js';
+import { expectStdoutStreamed } from '../support/transport-checks.js';
 
 const execFileP = promisify(execFile);
 
@@ -90,30 +90,7 @@ describe('SshTransport exec (shared sshd)', () => {
   });
 
   it('hands stdout to onStdout as it arrives, beyond the kept caps, without the pid preamble', async () => {
-    const chunks: string[] = [];
-    let sawFirstBeforeSecond = false;
-    // The second line is printed only once the first has reached us: a stream, not the final buffer.
-    const flagDir = mkdtempSync(path.join(os.tmpdir(), 'ght-onstdout-'));
-    const flag = path.join(flagDir, 'go');
-    const r = await t.exec(
-      `echo first; i=0; while [ ! -e ${flag} ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; rm -f ${flag}; echo second; head -c 5000 /dev/zero | tr '\\0' x`,
-      {
-        ...defaults,
-        maxStdoutBytes: 16,
-        onStdout: (chunk) => {
-          chunks.push(chunk.toString('utf8'));
-          if (chunks.join('').includes('first\n') && !sawFirstBeforeSecond && !chunks.join('').includes('second')) {
-            sawFirstBeforeSecond = true;
-            writeFileSync(flag, '');
-          }
-        },
-      },
-    );
-    expect(r.exitCode).toBe(0);
-    expect(sawFirstBeforeSecond).toBe(true);
-    expect(chunks.join('')).toBe(`first\nsecond\n${'x'.repeat(5000)}`);
-    expect(r.stdoutTruncated).toBe(true);
-    rmSync(flagDir, { recursive: true, force: true });
+    await expectStdoutStreamed(t, defaults);
   });
 
   it('returns stdout, stderr and exit code 0', async () => {
