@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { AppError } from '../../src/common/errors.js';
+import { ConfigError, loadConfig } from '../../src/config/load-config.js';
 
 /** Runs `fn` and returns the AppError it throws; fails the test when it throws nothing or something else. */
 export function appErrorOf(fn: () => unknown): AppError {
@@ -21,4 +22,15 @@ export async function appErrorOfAsync(p: Promise<unknown>): Promise<AppError> {
     return err as AppError;
   }
   throw new Error('expected an AppError');
+}
+
+/** The message of the ConfigError `loadConfig(env)` stops with; fails the test when it loads. */
+export function configErrorOf(env: NodeJS.ProcessEnv): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { HostOriginPolicy } from '../../src/common/host-origin.js';
 import { isLoopback, parseHostAndPort } from '../../src/config/host-names.js';
-import { ConfigError, loadConfig } from '../../src/config/load-config.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { configErrorOf } from '../support/errors.js';
 
 const KEY = { name: 'api_key', sha256: 'a'.repeat(64), scopes: ['read' as const] };
 const policy = (o: { keys?: boolean; allowed?: string[]; cors?: string[]; bind?: string } = {}) =>
@@ -224,15 +225,7 @@ describe('HostOriginPolicy', () => {
 });
 
 describe('ALLOWED_HOSTS in the configuration', () => {
-  const configError = (env: NodeJS.ProcessEnv) => {
-    try {
-      loadConfig({ HOME: '/home/me', ...env });
-    } catch (e) {
-      expect(e).toBeInstanceOf(ConfigError);
-      return (e as Error).message;
-    }
-    throw new Error('expected a ConfigError');
-  };
+  const configError = (env: NodeJS.ProcessEnv) => configErrorOf({ HOME: '/home/me', ...env });
 
   it('accepts names, addresses and ports, trimmed around commas', () => {
     const c = loadConfig({ HOME: '/home/me', ALLOWED_HOSTS: 'gpu-host-tools:8000, tools.lan ,[::1]:8000,192.0.2.2' });

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config/load-config.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { configErrorOf as error } from '../support/errors.js';
 
 const tempDirs: string[] = [];
 afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -14,15 +15,6 @@ const yamlFile = (text: string) => {
   tempDirs.push(dir);
   writeFileSync(`${dir}/c.yaml`, text);
   return `${dir}/c.yaml`;
-};
-const error = (env: NodeJS.ProcessEnv) => {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ConfigError');
 };
 
 describe('loadConfig', () => {

@@ -3,7 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config/load-config.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { configErrorOf as errorOf } from '../support/errors.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ght-results-cfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -11,15 +12,6 @@ const yamlFile = (text: string) => {
   const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(file, text);
   return file;
-};
-const errorOf = (env: NodeJS.ProcessEnv) => {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as Error).message;
-  }
-  throw new Error('expected a ConfigError');
 };
 
 describe('results.default_max_bytes', () => {
