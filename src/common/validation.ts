@@ -95,19 +95,10 @@ export async function validateInput<T extends object>(cls: Type<T>, value: unkno
     throw new AppError(400, 'VALIDATION_FAILED', `Invalid input: ${listed.join('; ')}${more}.`);
   }
   const instance = plainToInstance(cls, value);
-  // Most read operations are called without arguments. Whether {} is valid for a class never changes
-  // (the rules are its decorators), so it is checked once; class-validator's metadata lookups were the
-  // largest part of a gpu_status call's validation. Other inputs, and an invalid {}, are checked each time.
-  const empty = Object.keys(value).length === 0;
-  if (empty && emptyIsValid.has(cls)) return instance;
   const errors = await validate(instance, OPTIONS);
   if (errors.length) throw validationError(errors);
-  if (empty) emptyIsValid.add(cls);
   return instance;
 }
-
-/** DTO classes for which an empty object has passed validation. */
-const emptyIsValid = new WeakSet<Type<object>>();
 
 const PRIMITIVES = new Set<unknown>([String, Number, Boolean, Array, Object]);
 
