@@ -16,12 +16,15 @@ export const defaultPageBytes = (budget: number) => Math.floor(budget / 2);
 /** Default shell_exec cap per stream: stdout and stderr together stay within two thirds of the budget. */
 export const defaultStreamBytes = (budget: number) => Math.floor(budget / 3);
 
+/** The size of a value as the JSON of an answer. */
+export const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
 /** How many of `items` (in order) fit, as JSON, in the list share of a `budget`-byte answer. */
 export function countThatFit(items: readonly unknown[], budget: number): number {
   const room = Math.floor((budget * 2) / 3);
   let used = 0;
   for (let i = 0; i < items.length; i++) {
-    used += Buffer.byteLength(JSON.stringify(items[i])) + 1;
+    used += jsonBytes(items[i]) + 1;
     if (used > room) return i;
   }
   return items.length;

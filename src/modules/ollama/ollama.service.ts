@@ -1,6 +1,6 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppError } from '../../common/errors.js';
-import { countThatFit } from '../../common/result-budget.js';
+import { countThatFit, jsonBytes } from '../../common/result-budget.js';
 import { HostRegistry, type Host } from '../../infra/host-registry.js';
 import { OllamaAbortError, type OllamaCreateRequest } from '../../infra/ollama/ollama-client.js';
 import { GpuService } from '../gpu/gpu.service.js';
@@ -37,8 +37,6 @@ import { assessModelFit } from './model-fit.js';
 import { buildModelsDirCommand, parseModelsDirSpace, PullSpaceCheck, type ModelsDirSpace } from './pull-disk-check.js';
 import { leaveOut, leftOutMarkers, parseModelfile } from './modelfile.js';
 import { parseParametersText, toModelSummary, toRunningModel } from './ollama-format.js';
-
-const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 
 /**
  * A show answer within `limit` bytes: the license texts leave the Modelfile first (no one edits them and
