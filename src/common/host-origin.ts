@@ -101,7 +101,10 @@ export class HostOriginPolicy {
   }
 }
 
-/** Header values are echoed in the message: control characters and length are kept in check. */
+/**
+ * Header values are echoed in the message: control characters and length are kept in check, and the
+ * cut is marked with ASCII dots rather than clip()'s `…`, so the message stays plain ASCII.
+ */
 function printable(value: string): string {
   const clean = value.replace(/[^\x20-\x7e]/g, '?');
   return clean.length > 100 ? `${clean.slice(0, 100)}...` : clean;

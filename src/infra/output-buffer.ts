@@ -1,3 +1,4 @@
+import { utf8Boundary, utf8Start } from '../common/text.js';
 import type { ExecResult } from './transport.js';
 /**
  * Collects a byte stream (a command's stdout, say) in O(cap) memory however much is written: the first
@@ -62,8 +63,8 @@ export class BoundedOutput {
     }
     // Cut at character boundaries so the marker never sits next to half a multi-byte character
     // (which would decode as U+FFFD); the bytes trimmed here count as omitted.
-    const headText = head.subarray(0, utf8SafeEnd(head));
-    const tailText = tail.subarray(utf8SafeStart(tail));
+    const headText = head.subarray(0, utf8Boundary(head));
+    const tailText = tail.subarray(utf8Start(tail));
     const omitted = this.total - headText.length - tailText.length;
     return {
       text: headText.toString('utf8') + omissionMarker(omitted) + tailText.toString('utf8'),
@@ -125,26 +126,6 @@ export class BoundedOutput {
     const firstPart = this.tail.subarray(this.tailStart);
     return Buffer.concat([firstPart, this.tail.subarray(0, this.tailLen - firstPart.length)]);
   }
-}
-
-/** Length of the longest prefix of `buf` that does not end inside a UTF-8 sequence. */
-function utf8SafeEnd(buf: Buffer): number {
-  const len = buf.length;
-  // Look back at most 3 bytes for the lead byte of the last sequence.
-  for (let i = len - 1; i >= Math.max(0, len - 4); i--) {
-    const b = buf[i]!;
-    if ((b & 0xc0) === 0x80) continue; // continuation byte
-    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-    return i + need <= len ? len : i;
-  }
-  return len; // not UTF-8 anyway; keep the bytes as they are
-}
-
-/** Index of the first byte of `buf` that does not sit inside a sequence begun before `buf`. */
-function utf8SafeStart(buf: Buffer): number {
-  let i = 0;
-  while (i < Math.min(3, buf.length) && (buf[i]! & 0xc0) === 0x80) i++;
-  return i;
 }
 
 /** Why a transport ended a command itself, if it did. */

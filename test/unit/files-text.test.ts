@@ -1,29 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { asText, Glob, toPage, utf8Boundary } from '../../src/modules/files/text.js';
+import { asText, Glob, toPage } from '../../src/modules/files/text.js';
 
-describe('utf8Boundary', () => {
-  const euro = Buffer.from('€'); // e2 82 ac
-  const emoji = Buffer.from('😀'); // f0 9f 98 80
-
-  it('keeps ASCII and complete characters whole', () => {
-    expect(utf8Boundary(Buffer.from('abc'))).toBe(3);
-    expect(utf8Boundary(Buffer.concat([Buffer.from('a'), euro]))).toBe(4);
-    expect(utf8Boundary(Buffer.concat([Buffer.from('a'), emoji]))).toBe(5);
-    expect(utf8Boundary(Buffer.alloc(0))).toBe(0);
-  });
-
-  it('cuts before a character the page end splits', () => {
-    for (let keep = 1; keep < euro.length; keep++) expect(utf8Boundary(Buffer.concat([Buffer.from('ab'), euro.subarray(0, keep)]))).toBe(2);
-    for (let keep = 1; keep < emoji.length; keep++)
-      expect(utf8Boundary(Buffer.concat([Buffer.from('ab'), emoji.subarray(0, keep)]))).toBe(2);
-  });
-
-  it('leaves invalid bytes for the validity check', () => {
-    expect(utf8Boundary(Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80]))).toBe(5);
-    expect(utf8Boundary(Buffer.from([0x61, 0xff]))).toBe(2);
-  });
-
+describe('toPage', () => {
   it('splits any text into pages that decode to the original, whatever the page size', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 60 }), fc.integer({ min: 4, max: 17 }), (raw, pageSize) => {

@@ -5,6 +5,7 @@ import type { AxiosInstance, AxiosRequestConfig, AxiosResponse, Method } from 'a
 import { AppError } from '../../common/errors.js';
 import { ForwardError } from '../ssh/ssh-errors.js';
 import { NdjsonLineError, readNdjson } from './ndjson.js';
+import { clip, formatSeconds } from '../../common/text.js';
 
 /*
  * Axios client for the Ollama REST API. test/support/fake-ollama.ts reproduces the protocol it relies on,
@@ -801,13 +802,7 @@ function hintFor(text: string): string {
 export function quoteSnippet(text: string): string {
   // eslint-disable-next-line no-control-regex
   const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, ' ').trim();
-  const cut = flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
-  return JSON.stringify(cut);
-}
-
-function formatSeconds(ms: number): string {
-  const s = ms / 1000;
-  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
+  return JSON.stringify(clip(flat, 200));
 }
 
 async function readCapped(stream: Readable, maxBytes: number, onChunk: () => void): Promise<string> {

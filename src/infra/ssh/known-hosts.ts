@@ -4,6 +4,7 @@
  * tested without a server. `@cert-authority` lines are skipped: host certificates are not supported.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { escapeRegExp } from '../../common/text.js';
 
 export interface KnownHostEntry {
   marker: 'revoked' | null;
@@ -149,7 +150,7 @@ function globMatch(pattern: string, name: string): boolean {
     '^' +
       pattern
         .split('')
-        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.+()|[\]{}]/g, '\\$&')))
+        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escapeRegExp(c)))
         .join('') +
       '$',
     'i',

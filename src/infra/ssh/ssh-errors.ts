@@ -4,6 +4,7 @@
  * key material or passphrase.
  */
 import { AppError } from '../../common/errors.js';
+import { clip, formatSeconds } from '../../common/text.js';
 
 export interface SshTarget {
   /** "user@host:port" */
@@ -150,15 +151,10 @@ export function transportClosed(t: SshTarget): AppError {
   );
 }
 
-export function formatSeconds(ms: number): string {
-  const s = ms / 1000;
-  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
-}
-
 /** ssh2 messages are single lines already; this guards against anything multi-line slipping through. */
 function oneLine(s: string): string {
   const line = s.split('\n')[0]!.trim();
-  return line.length > 200 ? line.slice(0, 200) + '…' : line;
+  return clip(line, 200);
 }
 
 export interface HostKeyProblem {

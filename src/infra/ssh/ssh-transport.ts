@@ -31,7 +31,6 @@ import {
   connectError,
   droppedBeforeStart,
   droppedDuringExec,
-  formatSeconds,
   forwardOpenError,
   ForwardError,
   hostKeyError,
@@ -42,6 +41,7 @@ import {
   type HostKeyProblem,
   type SshTarget,
 } from './ssh-errors.js';
+import { formatSeconds } from '../../common/text.js';
 
 export interface SshTransportOptions {
   /** The host's configured name (for logs; errors name the address). */

@@ -33,6 +33,7 @@ import { isInside, PathJail, type Target } from './path-jail.js';
 import { ProtectedPaths } from './protected-paths.js';
 import { asText, Glob, toPage } from './text.js';
 import { unifiedDiff } from './unified-diff.js';
+import { clip } from '../../common/text.js';
 
 const posix = path.posix;
 const MiB = 1024 * 1024;
@@ -61,7 +62,7 @@ function toEntry(dir: string, e: DirEntry): FileEntry {
 
 function excerpt(text: string, max = 60): string {
   const oneLine = text.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
-  return oneLine.length > max ? `${oneLine.slice(0, max)}…` : oneLine;
+  return clip(oneLine, max);
 }
 
 /**

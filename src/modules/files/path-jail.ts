@@ -24,6 +24,7 @@ import path from 'node:path';
 import { AppError, badRequest, forbidden, notFound } from '../../common/errors.js';
 import { isFsError, type FileStats, type FileSystem } from '../../infra/files/file-system.js';
 import { ProtectedPaths } from './protected-paths.js';
+import { clip } from '../../common/text.js';
 
 const posix = path.posix;
 
@@ -66,7 +67,7 @@ export function isInside(root: string, p: string): boolean {
 }
 
 function quote(p: string): string {
-  return `'${p.length > 200 ? p.slice(0, 200) + '…' : p}'`;
+  return `'${clip(p, 200)}'`;
 }
 
 export class PathJail {

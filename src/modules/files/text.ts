@@ -1,23 +1,7 @@
 /**
  * Pure helpers for files_read pages and files_search patterns.
  */
-
-/**
- * Length of the longest prefix of `bytes` that does not end inside a UTF-8 multi-byte sequence. A page
- * cut there decodes cleanly, and the next page starts on a character. Returns bytes.length when the end is
- * already a boundary (or the bytes are not UTF-8 at all: that is for the validity check to find).
- */
-export function utf8Boundary(bytes: Uint8Array): number {
-  const n = bytes.length;
-  // Walk back over at most 3 continuation bytes (10xxxxxx) to the sequence's lead byte.
-  let j = n - 1;
-  while (j >= 0 && j >= n - 4 && (bytes[j] & 0xc0) === 0x80) j--;
-  if (j < 0 || j < n - 4) return n;
-  const lead = bytes[j];
-  if (lead >= 0xf8) return n;
-  const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-  return n - j < need ? j : n;
-}
+import { utf8Boundary } from '../../common/text.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 

@@ -24,6 +24,7 @@
  */
 import { AppError } from '../../common/errors.js';
 import type { GpuInfo, GpuProcess } from './dto/gpu.dto.js';
+import { clip, escapeRegExp } from '../../common/text.js';
 
 /**
  * The `--query-gpu` values gpu_status reports, each with the names a driver may know it by (preferred
@@ -258,7 +259,7 @@ export function parseNvidiaSmiCsv(text: string, fields: readonly string[], joinF
     }
     if (parts.length !== fields.length) {
       throw new CsvShapeError(
-        `a row has ${parts.length} columns where ${fields.length} (${fields.join(',')}) were expected: "${clip(line)}"`,
+        `a row has ${parts.length} columns where ${fields.length} (${fields.join(',')}) were expected: "${clip(line, 300)}"`,
       );
     }
     const row: CsvRow = {};
@@ -271,7 +272,7 @@ export function parseNvidiaSmiCsv(text: string, fields: readonly string[], joinF
 function num(row: CsvRow, field: string): number | null {
   const v = row[field];
   if (v === undefined || v === null) return null;
-  if (!NUMBER_RE.test(v)) throw new CsvShapeError(`field ${field} holds "${clip(v)}", not a number`);
+  if (!NUMBER_RE.test(v)) throw new CsvShapeError(`field ${field} holds "${clip(v, 300)}", not a number`);
   return Number(v);
 }
 
@@ -435,17 +436,13 @@ interface Section {
   exitCode: number | null;
 }
 
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 /** The output between a section's begin marker and its end marker (or the next begin marker / the end). */
 function extractSection(stdout: string, stderr: string, name: GpuStatusSection): Section | null {
   const begin = sectionBeginMarker(name) + '\n';
   const start = stdout.indexOf(begin);
   if (start < 0) return null;
   const rest = stdout.slice(start + begin.length);
-  const end = new RegExp(`\\n${escapeRe(`${MARK}:end:${name}:`)}(\\d+)@@`).exec(rest);
+  const end = new RegExp(`\\n${escapeRegExp(`${MARK}:end:${name}:`)}(\\d+)@@`).exec(rest);
   const out = end ? rest.slice(0, end.index) : rest.split(`${MARK}:begin:`)[0];
   return { stdout: out, stderr: stderrSection(stderr, name), exitCode: end ? Number(end[1]) : null };
 }
@@ -464,10 +461,6 @@ function withoutMarkers(text: string): string {
     .join('\n');
 }
 
-function clip(s: string, max = 300): string {
-  return s.length > max ? `${s.slice(0, max)}...` : s;
-}
-
 /** First line worth quoting: stderr first (where shells and most tools complain), then stdout. */
 function firstMeaningfulLine(...texts: string[]): string | null {
   for (const t of texts) {
@@ -475,7 +468,7 @@ function firstMeaningfulLine(...texts: string[]): string | null {
       .split(/\r?\n/)
       .map((l) => l.trim())
       .find((l) => l !== '');
-    if (line) return clip(line);
+    if (line) return clip(line, 300);
   }
   return null;
 }

@@ -8,6 +8,7 @@
  */
 import { AppError } from '../../common/errors.js';
 import type { DiskInfo, HostResourcesResult } from './dto/hosts.dto.js';
+import { clip, escapeRegExp } from '../../common/text.js';
 
 /** What the host reports; the response DTO adds the configured host name. */
 export type HostResources = Omit<HostResourcesResult, 'host'>;
@@ -51,14 +52,10 @@ interface Section {
   exitCode: number | null;
 }
 
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 function sections(stdout: string): Map<string, Section> {
   const out = new Map<string, Section>();
   const re = new RegExp(
-    `${escapeRe(MARK)}:begin:([a-z]+)@@\\n([\\s\\S]*?)(?:\\n${escapeRe(MARK)}:end:\\1:(\\d+)@@|(?=${escapeRe(MARK)}:begin:)|$)`,
+    `${escapeRegExp(MARK)}:begin:([a-z]+)@@\\n([\\s\\S]*?)(?:\\n${escapeRegExp(MARK)}:end:\\1:(\\d+)@@|(?=${escapeRegExp(MARK)}:begin:)|$)`,
     'g',
   );
   for (const m of stdout.matchAll(re)) {
@@ -67,16 +64,12 @@ function sections(stdout: string): Map<string, Section> {
   return out;
 }
 
-function clip(s: string, max = 300): string {
-  return s.length > max ? `${s.slice(0, max)}...` : s;
-}
-
 function fail(host: string, what: string, section: Section | undefined, advice: string): AppError {
   const line = section?.text
     .split('\n')
     .map((l) => l.trim())
     .find((l) => l !== '');
-  const said = section === undefined ? 'no output' : line ? `"${clip(line)}"` : 'nothing';
+  const said = section === undefined ? 'no output' : line ? `"${clip(line, 300)}"` : 'nothing';
   const code = section?.exitCode ? ` (exit code ${section.exitCode})` : '';
   return new AppError(503, 'HOST_ERROR', `Reading ${what} on host '${host}' failed with ${said}${code}; ${advice}.`);
 }
@@ -163,7 +156,7 @@ export function parseHostResources(host: string, stdout: string): HostResources 
     throw new AppError(
       503,
       'HOST_ERROR',
-      `Reading resources on host '${host}' gave ${line ? `unexpected output "${clip(line)}"` : 'no output'}; ${LINUX}.`,
+      `Reading resources on host '${host}' gave ${line ? `unexpected output "${clip(line, 300)}"` : 'no output'}; ${LINUX}.`,
     );
   }
 

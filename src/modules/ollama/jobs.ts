@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { AppError, conflict } from '../../common/errors.js';
 import { isOllamaAbortError, type OllamaProgress } from '../../infra/ollama/ollama-client.js';
 import type { OllamaJob } from './dto/ollama.dto.js';
+import { clip } from '../../common/text.js';
 
 /*
  * Jobs: pulls and creates outlive the request that starts them (Open WebUI's OpenAPI client reads no
@@ -351,8 +352,4 @@ function errorMessage(err: unknown): string {
   if (err instanceof AppError) return err.message;
   // Anything else is a bug of ours, not Ollama's words; its text may hold internals.
   return 'The job failed unexpectedly inside the server; try again, and report it if it keeps happening.';
-}
-
-function clip(s: string, max: number): string {
-  return s.length > max ? `${s.slice(0, max)}…` : s;
 }

@@ -1,6 +1,7 @@
 import { AppError } from '../../common/errors.js';
 import type { OllamaCreateRequest, OllamaMessage, OllamaParameterValue } from '../../infra/ollama/ollama-client.js';
 import { isValidModelName } from '../../infra/ollama/model-name.js';
+import { clip } from '../../common/text.js';
 
 /**
  * Modelfile text → the structured `/api/create` body that Ollama >= 0.5.5 requires (it silently ignores the
@@ -252,7 +253,7 @@ function tokenize(text: string): Command[] {
     if (!word) {
       throw lineError(
         lineNo,
-        `expected an instruction (FROM, PARAMETER, TEMPLATE, SYSTEM, MESSAGE, LICENSE, ADAPTER), found '${clip(trimmed)}'.`,
+        `expected an instruction (FROM, PARAMETER, TEMPLATE, SYSTEM, MESSAGE, LICENSE, ADAPTER), found '${clip(trimmed, 40)}'.`,
       );
     }
     const instruction = word.toLowerCase() as Instruction;
@@ -370,8 +371,4 @@ function looksLikePath(value: string): boolean {
 
 function lineError(line: number, message: string): AppError {
   return new AppError(400, 'VALIDATION_FAILED', `Modelfile line ${line}: ${message}`);
-}
-
-function clip(s: string): string {
-  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }
