@@ -228,7 +228,7 @@ describe('dashboard and show_panel in chromium', () => {
             if (v !== null && Number(v) !== seen.at(-1)) seen.push(Number(v));
             return seen.length;
           },
-          { timeout: 30_000, intervals: [200] },
+          { timeout: 30_000, interval: 200 },
         )
         .toBeGreaterThanOrEqual(3);
       // It grew from one reading to the next while the first (big) layer downloaded.

@@ -195,7 +195,7 @@ describe('GPU sampler and gpu_history', () => {
   });
 
   it('gpu_history refuses bad windows and indexes with 400 naming the field', async () => {
-    for (const query of [
+    for (const query of <Record<string, string>[]>[
       { window_minutes: '0' },
       { window_minutes: '1441' },
       { window_minutes: '2.5' },

@@ -196,7 +196,7 @@ describe('MCP over Streamable HTTP', () => {
       body: JSON.stringify(init),
     });
     expect(badOrigin.status).toBe(403);
-    expect((await badOrigin.json()).code).toBe('ORIGIN_NOT_ALLOWED');
+    expect(((await badOrigin.json()) as { code: string }).code).toBe('ORIGIN_NOT_ALLOWED');
     const get = await fetch(new URL('/mcp', server.url), { headers: { authorization: `Bearer ${READ}` } });
     expect(get.status).toBe(405);
   });

@@ -448,7 +448,7 @@ describe('failures', () => {
 
   it('names the account and both spellings of the setting, and speaks of SSH only for an ssh host', () => {
     const { stdout, stderr } = framed([{ name: 'gpu', stdout: '', stderr: 'sh: 1: nvidia-smi: not found\n', exit: 127 }]);
-    const overSsh = errorOf(() => parseGpuStatus('whisper', stdout, stderr, 0, 'ssh'));
+    const overSsh = errorOf(() => parseGpuStatus('whisper', stdout, stderr, 0, undefined, 'ssh'));
     expect(overSsh.message).toContain('not on the PATH of the SSH account');
     expect(overSsh.message).toContain("NVIDIA_SMI_PATH (YAML: the host's nvidia_smi_path)");
     const local = errorOf(() => parseGpuStatus('local', stdout, stderr, 0, undefined, 'local'));

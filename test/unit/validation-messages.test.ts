@@ -43,7 +43,7 @@ async function refusal(value: unknown): Promise<string> {
     expect(e).toBeInstanceOf(AppError);
     expect((e as AppError).status).toBe(400);
     expect((e as AppError).code).toBe('VALIDATION_FAILED');
-    return e.message;
+    return (e as AppError).message;
   }
   throw new Error('expected the input to be refused');
 }
