@@ -8,7 +8,9 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/common/errors.js';
-import { OllamaAbortError, OllamaClient, type OllamaProgress } from '../../src/infra/ollama/ollama-client.js';
+import { OllamaClient } from '../../src/infra/ollama/ollama-client.js';
+import { OllamaAbortError } from '../../src/infra/ollama/ollama-errors.js';
+import type { OllamaProgress } from '../../src/infra/ollama/ollama-wire-types.js';
 import { parseModelfile } from '../../src/modules/ollama/modelfile.js';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.js';
 

@@ -7,7 +7,9 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { OllamaAbortError, OllamaClient, type OllamaClientOptions, type OllamaProgress } from '../../src/infra/ollama/ollama-client.js';
+import { OllamaClient, type OllamaClientOptions } from '../../src/infra/ollama/ollama-client.js';
+import { OllamaAbortError } from '../../src/infra/ollama/ollama-errors.js';
+import type { OllamaProgress } from '../../src/infra/ollama/ollama-wire-types.js';
 import { SshTransport } from '../../src/infra/ssh/ssh-transport.js';
 import type { ExecOptions } from '../../src/infra/transport.js';
 import { sharedSshd } from '../support/context.js';

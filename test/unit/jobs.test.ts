@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/common/errors.js';
-import { OllamaAbortError, type OllamaProgress } from '../../src/infra/ollama/ollama-client.js';
+import { OllamaAbortError } from '../../src/infra/ollama/ollama-errors.js';
+import type { OllamaProgress } from '../../src/infra/ollama/ollama-wire-types.js';
 import { JobStore, modelIdentity, type JobProgressReport, type StartJob } from '../../src/modules/ollama/jobs.js';
 
 /** A runner the test drives by hand: emit progress lines, then succeed or fail; records the abort signal. */

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { AppError, conflict } from '../../common/errors.js';
-import { isOllamaAbortError, type OllamaProgress } from '../../infra/ollama/ollama-client.js';
+import { isOllamaAbortError } from '../../infra/ollama/ollama-errors.js';
+import type { OllamaProgress } from '../../infra/ollama/ollama-wire-types.js';
 import type { OllamaJob } from './dto/ollama.dto.js';
 import { clip } from '../../common/text.js';
 

@@ -1,5 +1,5 @@
 import { AppError } from '../../common/errors.js';
-import type { OllamaCreateRequest, OllamaMessage, OllamaParameterValue } from '../../infra/ollama/ollama-client.js';
+import type { OllamaCreateRequest, OllamaMessage, OllamaParameterValue } from '../../infra/ollama/ollama-wire-types.js';
 import { isValidModelName } from '../../infra/ollama/model-name.js';
 import { clip } from '../../common/text.js';
 

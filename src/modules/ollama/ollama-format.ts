@@ -1,4 +1,4 @@
-import type { OllamaListModel, OllamaParameterValue, OllamaRunningModel } from '../../infra/ollama/ollama-client.js';
+import type { OllamaListModel, OllamaParameterValue, OllamaRunningModel } from '../../infra/ollama/ollama-wire-types.js';
 import type { OllamaModelSummary, OllamaRunningModel as RunningModelDto } from './dto/ollama.dto.js';
 import { FLOAT, MODELFILE_PARAMETER_TYPES } from './modelfile.js';
 

@@ -2,7 +2,8 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppError } from '../../common/errors.js';
 import { countThatFit, jsonBytes } from '../../common/result-budget.js';
 import { HostRegistry, type Host } from '../../infra/host-registry.js';
-import { OllamaAbortError, type OllamaCreateRequest } from '../../infra/ollama/ollama-client.js';
+import { OllamaAbortError } from '../../infra/ollama/ollama-errors.js';
+import type { OllamaCreateRequest } from '../../infra/ollama/ollama-wire-types.js';
 import { GpuService } from '../gpu/gpu.service.js';
 import {
   DEFAULT_START_WAIT_SECONDS,

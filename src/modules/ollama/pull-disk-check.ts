@@ -4,7 +4,7 @@
  * stream (Ollama reports each layer's `total` on its first line, the big model layer first).
  */
 import { AppError } from '../../common/errors.js';
-import type { OllamaProgress } from '../../infra/ollama/ollama-client.js';
+import type { OllamaProgress } from '../../infra/ollama/ollama-wire-types.js';
 import { shellQuote } from '../../infra/shell-quote.js';
 import { parseDf } from '../hosts/host-resources.js';
 

@@ -17,7 +17,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { HostInput } from '../../../common/host-input.dto.js';
-import type { OllamaParameterValue } from '../../../infra/ollama/ollama-client.js';
+import type { OllamaParameterValue } from '../../../infra/ollama/ollama-wire-types.js';
 import { MODEL_NAME_MAX_LENGTH, MODEL_NAME_REGEX, MODEL_NAME_RULE } from '../../../infra/ollama/model-name.js';
 import { IsAdapterMap, IsModelParameters } from '../create-validators.js';
 import { MODELFILE_MESSAGE_ROLES } from '../modelfile.js';
