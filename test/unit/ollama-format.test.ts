@@ -151,7 +151,7 @@ describe('validation messages through the shared validator', () => {
   it('reports a bad parameter under its field name', async () => {
     // The DTO is imported lazily: its decorators need reflect-metadata, which the built server loads first.
     await import('reflect-metadata');
-    const { OllamaCreateModelInput } = await import('../../src/modules/ollama/dto/ollama.dto.js');
+    const { OllamaCreateModelInput } = await import('../../src/modules/ollama/dto/ollama-jobs.dto.js');
     await expect(validateInput(OllamaCreateModelInput, { model: 'a', from: 'b', parameters: { temperature: 'hot' } })).rejects.toThrow(
       'Invalid input: parameters: temperature must be a number such as 0.7.',
     );

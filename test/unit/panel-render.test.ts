@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { GpuInfo, GpuStatusResult } from '../../src/modules/gpu/dto/gpu.dto.js';
-import type { OllamaJob, OllamaRunningModel } from '../../src/modules/ollama/dto/ollama.dto.js';
+import type { OllamaJob } from '../../src/modules/ollama/dto/ollama-jobs.dto.js';
+import type { OllamaRunningModel } from '../../src/modules/ollama/dto/ollama-models.dto.js';
 import type { HostView } from '../../src/modules/panel/panel-data.js';
 import { bar, esc, num, until } from '../../src/modules/panel/render/format.js';
 import { mcpAppPage, panelPage } from '../../src/modules/panel/render/pages.js';

@@ -1,6 +1,6 @@
 import { AppError } from '../../common/errors.js';
 import type { OllamaCreateRequest, OllamaParameterValue } from '../../infra/ollama/ollama-wire-types.js';
-import type { OllamaCreateModelInput } from './dto/ollama.dto.js';
+import type { OllamaCreateModelInput } from './dto/ollama-jobs.dto.js';
 import { parseModelfile } from './modelfile.js';
 import { parameterType } from './ollama-format.js';
 

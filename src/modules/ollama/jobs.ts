@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { AppError, conflict } from '../../common/errors.js';
 import { isOllamaAbortError } from '../../infra/ollama/ollama-errors.js';
 import type { OllamaProgress } from '../../infra/ollama/ollama-wire-types.js';
-import type { OllamaJob } from './dto/ollama.dto.js';
+import type { OllamaJob } from './dto/ollama-jobs.dto.js';
 import { clip } from '../../common/text.js';
 
 /*

@@ -11,7 +11,7 @@
  *   (without flash attention, which makes it smaller) plus the 457 MiB Ollama keeps free on every CUDA GPU.
  */
 import { badRequest } from '../../common/errors.js';
-import type { OllamaModelFitResult, OllamaVramEstimate } from './dto/ollama.dto.js';
+import type { OllamaModelFitResult, OllamaVramEstimate } from './dto/ollama-model-fit.dto.js';
 
 const MIB = 1024 * 1024;
 /** Ollama leaves this much of every CUDA (and ROCm) GPU unallocated. */

@@ -1,5 +1,5 @@
 import type { OllamaListModel, OllamaParameterValue, OllamaRunningModel } from '../../infra/ollama/ollama-wire-types.js';
-import type { OllamaModelSummary, OllamaRunningModel as RunningModelDto } from './dto/ollama.dto.js';
+import type { OllamaModelSummary, OllamaRunningModel as RunningModelDto } from './dto/ollama-models.dto.js';
 import { FLOAT, MODELFILE_PARAMETER_TYPES } from './modelfile.js';
 
 /*

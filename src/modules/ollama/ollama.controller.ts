@@ -2,21 +2,23 @@ import { Body, Controller, Param, Query } from '@nestjs/common';
 import { ClientSignal } from '../../common/client-signal.js';
 import { Operation } from '../../operations/operation.js';
 import {
-  OllamaCancelJobInput,
   OllamaCopyModelInput,
-  OllamaCreateModelInput,
   OllamaDeleteModelInput,
-  OllamaJobParams,
-  OllamaJobStatusInput,
-  OllamaListJobsInput,
   OllamaListModelsInput,
-  OllamaModelFitInput,
-  OllamaPullModelInput,
   OllamaRunningModelsInput,
   OllamaShowModelInput,
   OllamaUnloadModelInput,
   OllamaVersionInput,
-} from './dto/ollama.dto.js';
+} from './dto/ollama-models.dto.js';
+import {
+  OllamaCancelJobInput,
+  OllamaCreateModelInput,
+  OllamaJobParams,
+  OllamaJobStatusInput,
+  OllamaListJobsInput,
+  OllamaPullModelInput,
+} from './dto/ollama-jobs.dto.js';
+import { OllamaModelFitInput } from './dto/ollama-model-fit.dto.js';
 import {
   ollamaCancelJob,
   ollamaCopyModel,

@@ -1,21 +1,11 @@
 import { defineOperation } from '../../operations/operation.js';
 import {
-  OllamaCancelJobInput,
   OllamaCopyModelInput,
   OllamaCopyModelResult,
-  OllamaCreateModelInput,
   OllamaDeleteModelInput,
-  OllamaJob,
-  OllamaJobParams,
-  OllamaJobStatusInput,
-  OllamaListJobsInput,
-  OllamaListJobsResult,
   OllamaListModelsInput,
   OllamaListModelsResult,
-  OllamaModelFitInput,
-  OllamaModelFitResult,
   OllamaModelResult,
-  OllamaPullModelInput,
   OllamaRunningModelsInput,
   OllamaRunningModelsResult,
   OllamaShowModelInput,
@@ -23,7 +13,18 @@ import {
   OllamaUnloadModelInput,
   OllamaVersionInput,
   OllamaVersionResult,
-} from './dto/ollama.dto.js';
+} from './dto/ollama-models.dto.js';
+import {
+  OllamaCancelJobInput,
+  OllamaCreateModelInput,
+  OllamaJob,
+  OllamaJobParams,
+  OllamaJobStatusInput,
+  OllamaListJobsInput,
+  OllamaListJobsResult,
+  OllamaPullModelInput,
+} from './dto/ollama-jobs.dto.js';
+import { OllamaModelFitInput, OllamaModelFitResult } from './dto/ollama-model-fit.dto.js';
 import { OllamaService } from './ollama.service.js';
 
 /*

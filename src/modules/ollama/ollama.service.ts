@@ -5,25 +5,14 @@ import { HostRegistry, type Host } from '../../infra/host-registry.js';
 import { OllamaAbortError } from '../../infra/ollama/ollama-errors.js';
 import type { OllamaCreateRequest } from '../../infra/ollama/ollama-wire-types.js';
 import { GpuService } from '../gpu/gpu.service.js';
+import { DEFAULT_START_WAIT_SECONDS, DEFAULT_STATUS_WAIT_SECONDS } from './dto/ollama-fields.js';
 import {
-  DEFAULT_START_WAIT_SECONDS,
-  DEFAULT_STATUS_WAIT_SECONDS,
-  type OllamaCancelJobInput,
   type OllamaCopyModelInput,
   type OllamaCopyModelResult,
-  type OllamaCreateModelInput,
   type OllamaDeleteModelInput,
-  type OllamaJob,
-  type OllamaJobParams,
-  type OllamaJobStatusInput,
-  type OllamaListJobsInput,
-  type OllamaListJobsResult,
   type OllamaListModelsInput,
   type OllamaListModelsResult,
-  type OllamaModelFitInput,
-  type OllamaModelFitResult,
   type OllamaModelResult,
-  type OllamaPullModelInput,
   type OllamaRunningModelsInput,
   type OllamaRunningModelsResult,
   type OllamaShowModelInput,
@@ -31,7 +20,18 @@ import {
   type OllamaUnloadModelInput,
   type OllamaVersionInput,
   type OllamaVersionResult,
-} from './dto/ollama.dto.js';
+} from './dto/ollama-models.dto.js';
+import {
+  type OllamaCancelJobInput,
+  type OllamaCreateModelInput,
+  type OllamaJob,
+  type OllamaJobParams,
+  type OllamaJobStatusInput,
+  type OllamaListJobsInput,
+  type OllamaListJobsResult,
+  type OllamaPullModelInput,
+} from './dto/ollama-jobs.dto.js';
+import { type OllamaModelFitInput, type OllamaModelFitResult } from './dto/ollama-model-fit.dto.js';
 import { JobStore, modelIdentity, type JobProgressReport } from './jobs.js';
 import { createBody } from './create-body.js';
 import { assessModelFit } from './model-fit.js';

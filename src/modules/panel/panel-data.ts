@@ -10,7 +10,8 @@ import type { GpuChartSeries } from '../gpu/gpu-history.js';
 import { GpuService } from '../gpu/gpu.service.js';
 import type { HostInfo, HostResourcesResult } from '../hosts/dto/hosts.dto.js';
 import { HostsService } from '../hosts/hosts.service.js';
-import type { OllamaJob, OllamaRunningModelsResult } from '../ollama/dto/ollama.dto.js';
+import type { OllamaJob } from '../ollama/dto/ollama-jobs.dto.js';
+import type { OllamaRunningModelsResult } from '../ollama/dto/ollama-models.dto.js';
 import { OllamaService } from '../ollama/ollama.service.js';
 import { CHART_BUCKET_MS, CHART_WINDOW_MS } from './render/sections.js';
 

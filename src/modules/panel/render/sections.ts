@@ -6,7 +6,8 @@
 import type { GpuInfo, GpuProcess, GpuStatusResult } from '../../gpu/dto/gpu.dto.js';
 import type { GpuChartSeries } from '../../gpu/gpu-history.js';
 import type { HostResourcesResult } from '../../hosts/dto/hosts.dto.js';
-import type { OllamaJob, OllamaRunningModelsResult } from '../../ollama/dto/ollama.dto.js';
+import type { OllamaJob } from '../../ollama/dto/ollama-jobs.dto.js';
+import type { OllamaRunningModelsResult } from '../../ollama/dto/ollama-models.dto.js';
 import type { PanelKind } from '../dto/panel.dto.js';
 import type { HostView, Outcome } from '../panel-data.js';
 import { bar, clock, esc, gb, num, percentOf, until } from './format.js';
