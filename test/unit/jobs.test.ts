@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/common/errors.js';
 import { OllamaAbortError } from '../../src/infra/ollama/ollama-errors.js';
 import type { OllamaProgress } from '../../src/infra/ollama/ollama-wire-types.js';
-import { JobStore, modelIdentity, type JobProgressReport, type StartJob } from '../../src/modules/ollama/jobs.js';
+import { JobStore, type JobProgressReport, type StartJob } from '../../src/modules/ollama/jobs.js';
 
 /** A runner the test drives by hand: emit progress lines, then succeed or fail; records the abort signal. */
 function manualRunner() {
@@ -165,14 +165,6 @@ describe('JobStore dedupe', () => {
     store.start({ kind: 'pull', host: 'h', model: 'a', run: manualRunner().run });
     store.start({ kind: 'pull', host: 'h', model: 'b', run: manualRunner().run });
     expect(() => store.start({ kind: 'pull', host: 'h', model: 'c', run: manualRunner().run })).toThrow(/already running/);
-  });
-
-  it('model identity follows Ollama defaults', () => {
-    expect(modelIdentity('Gemma:2B')).toBe('registry.ollama.ai/library/gemma:2b');
-    expect(modelIdentity('llama3.2')).toBe('registry.ollama.ai/library/llama3.2:latest');
-    expect(modelIdentity('me/agent')).toBe('registry.ollama.ai/me/agent:latest');
-    expect(modelIdentity('registry.local:5000/team/model')).toBe('registry.local:5000/team/model:latest');
-    expect(modelIdentity('hf.co/bartowski/X-GGUF:Q4_K_M')).toBe('hf.co/bartowski/x-gguf:q4_k_m');
   });
 });
 

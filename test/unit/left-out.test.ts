@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { leaveOut, leftOutMarkers, parseModelfile } from '../../src/modules/ollama/modelfile.js';
+import { leaveOut, leftOutMarkers } from '../../src/modules/ollama/left-out.js';
+import { parseModelfile } from '../../src/modules/ollama/modelfile.js';
 
 const show = JSON.parse(readFileSync(new URL('../fixtures/ollama/show_docs_example.json', import.meta.url), 'utf8')) as {
   modelfile: string;

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseModelfile } from '../../src/modules/ollama/modelfile.js';
-import { isValidModelName, MODEL_NAME_PATTERN } from '../../src/infra/ollama/model-name.js';
 import { appErrorOf } from '../support/errors.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/ollama/${name}`, import.meta.url), 'utf8');
@@ -323,49 +322,5 @@ describe('parseModelfile: errors name the line and say what to do', () => {
   it('mixing a model name FROM with a blob FROM is refused', () => {
     const err = failure(() => parseModelfile(`FROM llama3.2\nFROM /x/blobs/sha256-${'b'.repeat(64)}`));
     expect(err.message).toMatch(/^Modelfile line 2: FROM mixes a model name and a blob path/);
-  });
-});
-
-describe('model names (src/infra/ollama/model-name.ts)', () => {
-  it.each([
-    'llama3.2',
-    'llama3.2:latest',
-    'gemma:2b',
-    'requirements-agent',
-    'myns/model:tag',
-    'hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M',
-    'registry.local:5000/team/model:v1.2',
-    'qwen3.8:27b-mlx',
-    'glm-5.3:cloud',
-    '_private',
-    `llama3.2@sha256:${'0'.repeat(64)}`,
-    'a'.repeat(80),
-  ])('accepts %s', (name) => {
-    expect(isValidModelName(name)).toBe(true);
-  });
-
-  it.each([
-    '',
-    'Bad Name!',
-    '-leading-dash',
-    '.hidden',
-    'a'.repeat(81),
-    'hf.co/repo',
-    'a/b/c/d',
-    'model:',
-    ':tag',
-    'model:tag:more',
-    '../etc/passwd',
-    'x; rm -rf /',
-    'model@sha256:abc',
-    'ns.dot/model',
-  ])('refuses %j', (name) => {
-    expect(isValidModelName(name)).toBe(false);
-  });
-
-  it('exports a pattern string usable as an OpenAPI pattern and in new RegExp()', () => {
-    expect(typeof MODEL_NAME_PATTERN).toBe('string');
-    expect(new RegExp(MODEL_NAME_PATTERN).test('gemma:2b')).toBe(true);
-    expect(new RegExp(MODEL_NAME_PATTERN, 'u').test('gemma:2b')).toBe(true);
   });
 });

@@ -1,12 +1,7 @@
+/** ollama-format.ts: Ollama's list, ps and show answers as this API's results. */
 import { describe, expect, it } from 'vitest';
-import { validateInput } from '../../src/common/validation.js';
-import { createBody } from '../../src/modules/ollama/create-body.js';
-import { adaptersProblem, parametersProblem } from '../../src/modules/ollama/create-validators.js';
 import { bytesToGb, parseParametersText, toModelSummary, toRunningModel } from '../../src/modules/ollama/ollama-format.js';
 import { LLAMA32_STOPS, parametersText } from '../support/fake-ollama.js';
-import { appErrorOf } from '../support/errors.js';
-
-const failure = appErrorOf;
 
 describe('parseParametersText (show.parameters)', () => {
   it('reads what Ollama writes: padded names, Go-quoted strings, bare numbers, one line per stop word', () => {
@@ -80,81 +75,5 @@ describe('model summaries', () => {
       context_length: 4096,
     });
     expect(toRunningModel({ ...base, size: 100, size_vram: 0 })).toMatchObject({ gpu_percent: 0, context_length: null });
-  });
-});
-
-describe('create body', () => {
-  it('refuses modelfile together with structured fields, naming them', () => {
-    const e = failure(() => createBody({ model: 'a', modelfile: 'FROM llama3.2', system: 'x', parameters: { temperature: 1 } }));
-    expect(e.status).toBe(400);
-    expect(e.message).toContain('either modelfile or the structured fields');
-    expect(e.message).toContain('system, parameters were given with modelfile');
-  });
-
-  it('requires from without a modelfile', () => {
-    const e = failure(() => createBody({ model: 'a', system: 'You are terse.' }));
-    expect(e.message).toContain('from: required when no modelfile is given');
-  });
-
-  it('builds the structured body from a Modelfile, quantize allowed alongside', () => {
-    expect(createBody({ model: 'a', modelfile: 'FROM llama3.2\nPARAMETER temperature 0.6\n', quantize: 'q4_K_M' })).toEqual({
-      model: 'a',
-      from: 'llama3.2',
-      parameters: { temperature: 0.6 },
-      quantize: 'q4_K_M',
-    });
-  });
-
-  it('passes structured fields through, a single stop word becoming a list', () => {
-    expect(
-      createBody({
-        model: 'a',
-        from: 'llama3.2',
-        system: 'S',
-        parameters: { stop: '<|eot_id|>', num_ctx: 8192 },
-        messages: [{ role: 'user', content: 'hi' }],
-        license: 'MIT',
-      }),
-    ).toEqual({
-      model: 'a',
-      from: 'llama3.2',
-      system: 'S',
-      parameters: { stop: ['<|eot_id|>'], num_ctx: 8192 },
-      messages: [{ role: 'user', content: 'hi' }],
-      license: 'MIT',
-    });
-  });
-});
-
-describe('create validators', () => {
-  it('accepts the parameter types of a Modelfile and names what is wrong', () => {
-    expect(parametersProblem({ temperature: 0.6, num_ctx: 8192, use_mmap: true, stop: ['a', 'b'] })).toBeUndefined();
-    expect(parametersProblem({ stop: 'one' })).toBeUndefined();
-    expect(parametersProblem({ temprature: 0.6 })).toMatch(/unknown parameter 'temprature'; known parameters are .*temperature/);
-    expect(parametersProblem({ num_ctx: 81.5 })).toBe('num_ctx must be a whole number');
-    expect(parametersProblem({ temperature: '0.6' })).toBe('temperature must be a number such as 0.7');
-    expect(parametersProblem({ use_mmap: 'yes' })).toBe('use_mmap must be true or false');
-    expect(parametersProblem({ stop: [1] })).toMatch(/list of non-empty strings/);
-    expect(parametersProblem(['temperature'])).toMatch(/must be an object/);
-    expect(parametersProblem(JSON.parse('{"__proto__": 1}'))).toMatch(/unknown parameter '__proto__'/);
-  });
-
-  it('accepts adapter maps of blob digests only', () => {
-    expect(adaptersProblem({ 'lora.gguf': `sha256:${'a'.repeat(64)}` })).toBeUndefined();
-    expect(adaptersProblem({ '../x': `sha256:${'a'.repeat(64)}` })).toMatch(/invalid file name/);
-    expect(adaptersProblem({ 'lora.gguf': '/home/me/lora.gguf' })).toMatch(/blob digest/);
-    expect(adaptersProblem({})).toMatch(/at least one/);
-  });
-});
-
-describe('validation messages through the shared validator', () => {
-  it('reports a bad parameter under its field name', async () => {
-    // The DTO is imported lazily: its decorators need reflect-metadata, which the built server loads first.
-    await import('reflect-metadata');
-    const { OllamaCreateModelInput } = await import('../../src/modules/ollama/dto/ollama-jobs.dto.js');
-    await expect(validateInput(OllamaCreateModelInput, { model: 'a', from: 'b', parameters: { temperature: 'hot' } })).rejects.toThrow(
-      'Invalid input: parameters: temperature must be a number such as 0.7.',
-    );
-    await expect(validateInput(OllamaCreateModelInput, { model: 'Bad Name!' })).rejects.toThrow(/model: must be an Ollama model name/);
   });
 });

@@ -43,3 +43,22 @@ export const MODEL_NAME_RULE =
 export function isValidModelName(name: unknown): name is string {
   return typeof name === 'string' && name.length <= MODEL_NAME_MAX_LENGTH && MODEL_NAME_REGEX.test(name);
 }
+
+/**
+ * Ollama's identity of a model name: case-insensitive, default tag `latest`, default registry and namespace
+ * (`gemma:2b` = `registry.ollama.ai/library/gemma:2b`), so two spellings of one model share a job.
+ */
+export function modelIdentity(name: string): string {
+  let rest = name.toLowerCase();
+  let digest = '';
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at);
+    rest = rest.slice(0, at);
+  }
+  if (!(rest.lastIndexOf(':') > rest.lastIndexOf('/'))) rest += ':latest';
+  const parts = rest.split('/').length;
+  if (parts === 1) rest = `registry.ollama.ai/library/${rest}`;
+  else if (parts === 2) rest = `registry.ollama.ai/${rest}`;
+  return rest + digest;
+}

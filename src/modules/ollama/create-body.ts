@@ -2,7 +2,7 @@ import { AppError } from '../../common/errors.js';
 import type { OllamaCreateRequest, OllamaParameterValue } from '../../infra/ollama/ollama-wire-types.js';
 import type { OllamaCreateModelInput } from './dto/ollama-jobs.dto.js';
 import { parseModelfile } from './modelfile.js';
-import { parameterType } from './ollama-format.js';
+import { parameterType } from './model-parameters.js';
 
 /** ollama_create_model fields that describe the model; with `modelfile` the Modelfile says all of it. */
 export const STRUCTURED_CREATE_FIELDS = ['from', 'system', 'template', 'parameters', 'messages', 'license', 'adapters'] as const;

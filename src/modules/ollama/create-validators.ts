@@ -1,6 +1,5 @@
 import { ValidateBy, type ValidationArguments, type ValidationOptions } from 'class-validator';
-import { parameterType } from './ollama-format.js';
-import { MODELFILE_PARAMETER_TYPES } from './modelfile.js';
+import { MODELFILE_PARAMETER_TYPES, parameterType } from './model-parameters.js';
 
 /*
  * Validators for the map-shaped fields of ollama_create_model. class-validator has no "object of X"

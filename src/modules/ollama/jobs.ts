@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { AppError, conflict } from '../../common/errors.js';
 import { isOllamaAbortError } from '../../infra/ollama/ollama-errors.js';
+import { modelIdentity } from '../../infra/ollama/model-name.js';
 import type { OllamaProgress } from '../../infra/ollama/ollama-wire-types.js';
 import type { OllamaJob } from './dto/ollama-jobs.dto.js';
 import { clip } from '../../common/text.js';
@@ -12,6 +13,9 @@ import { clip } from '../../common/text.js';
  * finished jobs are evicted by age and count; running jobs are capped.
  *
  * Deliberately free of Nest decorators so it can be unit-tested directly.
+ *
+ * Kept as one file past 300 lines: it is one store, and start, wait, cancel, finish and the sweep all keep
+ * the same two maps (every job by id, the running one per host and model) consistent.
  */
 
 export type JobKind = 'pull' | 'create';
@@ -92,25 +96,6 @@ class Job {
     readonly fingerprint: string,
     readonly startedAt: number,
   ) {}
-}
-
-/**
- * Ollama's identity of a model name: case-insensitive, default tag `latest`, default registry and namespace
- * (`gemma:2b` = `registry.ollama.ai/library/gemma:2b`), so two spellings of one model share a job.
- */
-export function modelIdentity(name: string): string {
-  let rest = name.toLowerCase();
-  let digest = '';
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at);
-    rest = rest.slice(0, at);
-  }
-  if (!(rest.lastIndexOf(':') > rest.lastIndexOf('/'))) rest += ':latest';
-  const parts = rest.split('/').length;
-  if (parts === 1) rest = `registry.ollama.ai/library/${rest}`;
-  else if (parts === 2) rest = `registry.ollama.ai/${rest}`;
-  return rest + digest;
 }
 
 export class JobStore {

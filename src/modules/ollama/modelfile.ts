@@ -2,6 +2,7 @@ import { AppError } from '../../common/errors.js';
 import type { OllamaCreateRequest, OllamaMessage, OllamaParameterValue } from '../../infra/ollama/ollama-wire-types.js';
 import { isValidModelName } from '../../infra/ollama/model-name.js';
 import { clip } from '../../common/text.js';
+import { FLOAT, MODELFILE_PARAMETER_TYPES } from './model-parameters.js';
 
 /**
  * Modelfile text → the structured `/api/create` body that Ollama >= 0.5.5 requires (it silently ignores the
@@ -34,45 +35,6 @@ import { clip } from '../../common/text.js';
 
 export type CreateBody = Omit<OllamaCreateRequest, 'model'>;
 
-export type ParameterType = 'int' | 'float' | 'bool' | 'string[]';
-
-/** Ollama's Options (api/types.go), including deprecated ones still found in older Modelfiles. */
-export const MODELFILE_PARAMETER_TYPES: Readonly<Record<string, ParameterType>> = {
-  num_keep: 'int',
-  seed: 'int',
-  num_predict: 'int',
-  top_k: 'int',
-  repeat_last_n: 'int',
-  mirostat: 'int',
-  num_ctx: 'int',
-  num_batch: 'int',
-  num_gpu: 'int',
-  main_gpu: 'int',
-  num_thread: 'int',
-  num_gqa: 'int',
-  top_p: 'float',
-  min_p: 'float',
-  typical_p: 'float',
-  tfs_z: 'float',
-  temperature: 'float',
-  repeat_penalty: 'float',
-  presence_penalty: 'float',
-  frequency_penalty: 'float',
-  mirostat_tau: 'float',
-  mirostat_eta: 'float',
-  rope_frequency_base: 'float',
-  rope_frequency_scale: 'float',
-  penalize_newline: 'bool',
-  numa: 'bool',
-  low_vram: 'bool',
-  f16_kv: 'bool',
-  logits_all: 'bool',
-  vocab_only: 'bool',
-  use_mmap: 'bool',
-  use_mlock: 'bool',
-  stop: 'string[]',
-};
-
 export const MODELFILE_MESSAGE_ROLES = ['system', 'user', 'assistant', 'tool'] as const;
 
 const INSTRUCTIONS = [
@@ -93,12 +55,11 @@ type Instruction = (typeof INSTRUCTIONS)[number];
 /** `<anything>/blobs/sha256-<hex>` or `sha256:<hex>`, with `/` or `\` separators. */
 const BLOB_PATH = /(?:^|[\\/])blobs[\\/]sha256[-:]([0-9a-f]{64})$/;
 const INT = /^[+-]?\d+$/;
-/** A decimal number as Go's ParseFloat reads it. The digits before and after the dot are never both open-ended (`\d+\.?\d*` is quadratic on a long run of digits). */
-export const FLOAT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const BOOL_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const BOOL_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
 
-interface Command {
+/** One instruction of a Modelfile, with the lines it spans. */
+export interface ModelfileCommand {
   instruction: Instruction;
   /** PARAMETER name or MESSAGE role. */
   key?: string;
@@ -110,7 +71,7 @@ interface Command {
 }
 
 export function parseModelfile(text: string): CreateBody {
-  const commands = tokenize(text);
+  const commands = tokenizeModelfile(text);
   const body: CreateBody = {};
   const parameters: Record<string, OllamaParameterValue> = {};
   const messages: OllamaMessage[] = [];
@@ -203,7 +164,7 @@ export function parseModelfile(text: string): CreateBody {
   return body;
 }
 
-function addParameter(parameters: Record<string, OllamaParameterValue>, cmd: Command): void {
+function addParameter(parameters: Record<string, OllamaParameterValue>, cmd: ModelfileCommand): void {
   const name = cmd.key as string;
   const type = MODELFILE_PARAMETER_TYPES[name];
   if (!type) {
@@ -238,9 +199,10 @@ function addParameter(parameters: Record<string, OllamaParameterValue>, cmd: Com
   }
 }
 
-function tokenize(text: string): Command[] {
+/** The Modelfile's instructions in order; throws the same 400s as parseModelfile for bad syntax. */
+export function tokenizeModelfile(text: string): ModelfileCommand[] {
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
-  const commands: Command[] = [];
+  const commands: ModelfileCommand[] = [];
   let i = 0;
   while (i < lines.length) {
     const lineNo = i + 1;
@@ -315,43 +277,6 @@ function tokenize(text: string): Command[] {
     commands.push({ instruction, key, value: unquoted, line: lineNo, start: lineNo - 1, end: i });
   }
   return commands;
-}
-
-/** Instructions whose long values ollama_show_model may leave out of the Modelfile it returns. */
-export type LeftOutInstruction = 'license' | 'template';
-
-const LEFT_OUT_MARKER =
-  /^# (LICENSE|TEMPLATE) of (\S+) left out here \(\d+ bytes\); ollama_create_model puts it back while this line stays$/gm;
-
-/**
- * The Modelfile without its `instruction` values, replaced by one comment line that names the model they
- * come from: a small model can then edit and send back the rest, and ollama_create_model puts the values
- * back from that model (see leftOutMarkers). Returns the text unchanged (0 bytes) when there is nothing to
- * leave out or the text does not parse.
- */
-export function leaveOut(text: string, instruction: LeftOutInstruction, model: string): { text: string; bytes: number } {
-  let commands: Command[];
-  try {
-    commands = tokenize(text);
-  } catch {
-    return { text, bytes: 0 };
-  }
-  const hits = commands.filter((c) => c.instruction === instruction);
-  if (hits.length === 0) return { text, bytes: 0 };
-  const bytes = hits.reduce((n, c) => n + Buffer.byteLength(c.value), 0);
-  const dropped = new Set(hits.flatMap((c) => Array.from({ length: c.end - c.start }, (_, k) => c.start + k)));
-  const marker = `# ${instruction.toUpperCase()} of ${model} left out here (${bytes} bytes); ollama_create_model puts it back while this line stays`;
-  const out: string[] = [];
-  text.split(/\r\n|\r|\n/).forEach((line, i) => {
-    if (i === hits[0]!.start) out.push(marker);
-    if (!dropped.has(i)) out.push(line);
-  });
-  return { text: out.join('\n'), bytes };
-}
-
-/** The values a Modelfile says were left out (leaveOut's comment lines): which instruction, from which model. */
-export function leftOutMarkers(text: string): Array<{ instruction: LeftOutInstruction; model: string }> {
-  return [...text.matchAll(LEFT_OUT_MARKER)].map((m) => ({ instruction: m[1]!.toLowerCase() as LeftOutInstruction, model: m[2]! }));
 }
 
 /** parser.go `unquote`: `"""x"""` and `"x"` lose their quotes; undefined means "not closed yet". */

@@ -1,6 +1,6 @@
 import type { OllamaListModel, OllamaParameterValue, OllamaRunningModel } from '../../infra/ollama/ollama-wire-types.js';
 import type { OllamaModelSummary, OllamaRunningModel as RunningModelDto } from './dto/ollama-models.dto.js';
-import { FLOAT, MODELFILE_PARAMETER_TYPES } from './modelfile.js';
+import { FLOAT, parameterType } from './model-parameters.js';
 
 /*
  * Pure conversions from Ollama's JSON to this API's snake_case results. Sizes: `_bytes` as Ollama reports
@@ -80,9 +80,6 @@ export function parseParametersText(text: string | undefined): Record<string, Ol
   }
   return Object.fromEntries(out);
 }
-
-export const parameterType = (name: string) =>
-  Object.hasOwn(MODELFILE_PARAMETER_TYPES, name) ? MODELFILE_PARAMETER_TYPES[name] : undefined;
 
 function typedValue(name: string, raw: string): number | boolean | string {
   if (raw.startsWith('"')) return goUnquote(raw);

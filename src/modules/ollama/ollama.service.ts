@@ -1,9 +1,9 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppError } from '../../common/errors.js';
-import { countThatFit, jsonBytes } from '../../common/result-budget.js';
+import { countThatFit } from '../../common/result-budget.js';
 import { HostRegistry, type Host } from '../../infra/host-registry.js';
+import { modelIdentity } from '../../infra/ollama/model-name.js';
 import { OllamaAbortError } from '../../infra/ollama/ollama-errors.js';
-import type { OllamaCreateRequest } from '../../infra/ollama/ollama-wire-types.js';
 import { GpuService } from '../gpu/gpu.service.js';
 import { DEFAULT_START_WAIT_SECONDS, DEFAULT_STATUS_WAIT_SECONDS } from './dto/ollama-fields.js';
 import {
@@ -32,63 +32,12 @@ import {
   type OllamaPullModelInput,
 } from './dto/ollama-jobs.dto.js';
 import { type OllamaModelFitInput, type OllamaModelFitResult } from './dto/ollama-model-fit.dto.js';
-import { JobStore, modelIdentity, type JobProgressReport } from './jobs.js';
+import { JobStore, type JobProgressReport } from './jobs.js';
 import { createBody } from './create-body.js';
 import { assessModelFit } from './model-fit.js';
 import { buildModelsDirCommand, parseModelsDirSpace, PullSpaceCheck, type ModelsDirSpace } from './pull-disk-check.js';
-import { leaveOut, leftOutMarkers, parseModelfile } from './modelfile.js';
+import { fitShowResult, putBackLeftOut } from './left-out.js';
 import { parseParametersText, toModelSummary, toRunningModel } from './ollama-format.js';
-
-/**
- * A show answer within `limit` bytes: the license texts leave the Modelfile first (no one edits them and
- * they run to 10+ KB), then the template; each is replaced by a comment line that makes
- * ollama_create_model take it from the shown model, so the edit flow loses nothing.
- */
-function fitShowResult(result: OllamaShowModelResult, limit: number, model: string): OllamaShowModelResult {
-  const fullBytes = jsonBytes(result);
-  if (fullBytes <= limit) return result;
-  const left: string[] = [];
-  const license = leaveOut(result.modelfile, 'license', model);
-  if (license.bytes > 0) {
-    result.modelfile = license.text;
-    left.push(`LICENSE (${license.bytes} bytes)`);
-  }
-  if (jsonBytes(result) > limit) {
-    const template = leaveOut(result.modelfile, 'template', model);
-    if (template.bytes > 0) {
-      result.modelfile = template.text;
-      result.template = null;
-      left.push(`TEMPLATE (${template.bytes} bytes)`);
-    }
-  }
-  if (left.length === 0) return result;
-  const them = left.length === 1 ? 'it' : 'them';
-  result.note =
-    `${left.join(' and ')} left out of this answer to keep it small. Keep the modelfile's "left out here" ` +
-    `line${left.length === 1 ? '' : 's'} and ollama_create_model puts ${them} back; pass max_bytes ${fullBytes + 1024} to see ${them}.`;
-  return result;
-}
-
-/** Puts back into a create body what ollama_show_model left out of the Modelfile, from the model it names. */
-async function putBackLeftOut(host: Host, modelfile: string, body: OllamaCreateRequest): Promise<void> {
-  for (const { instruction, model } of leftOutMarkers(modelfile)) {
-    if (body[instruction] !== undefined) continue; // the Modelfile gives its own value
-    const source = await host.ollama.show(model);
-    if (instruction === 'template') {
-      if (source.template !== undefined) body.template = source.template;
-      continue;
-    }
-    // The Modelfile keeps license texts apart (one LICENSE per layer); show's `license` joins them.
-    let licenses: string | string[] | undefined;
-    try {
-      licenses = parseModelfile(source.modelfile ?? '').license;
-    } catch {
-      licenses = undefined;
-    }
-    licenses ??= source.license;
-    if (licenses !== undefined) body.license = licenses;
-  }
-}
 
 /** What the MCP surface hands to pull and create (REST passes nothing). */
 export interface OllamaCallContext {
@@ -175,7 +124,7 @@ export class OllamaService implements OnApplicationShutdown {
   async ollama_create_model(input: OllamaCreateModelInput, ctx: OllamaCallContext = {}): Promise<OllamaJob> {
     const host = this.hosts.get(input.host);
     const body = createBody(input);
-    if (input.modelfile !== undefined) await putBackLeftOut(host, input.modelfile, body);
+    if (input.modelfile !== undefined) await putBackLeftOut(input.modelfile, body, (model) => host.ollama.show(model));
     const { job } = this.jobs.start({
       kind: 'create',
       host: host.name,
