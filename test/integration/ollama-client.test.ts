@@ -12,6 +12,8 @@ import { OllamaClient } from '../../src/infra/ollama/ollama-client.js';
 import { OllamaAbortError } from '../../src/infra/ollama/ollama-errors.js';
 import type { OllamaProgress } from '../../src/infra/ollama/ollama-wire-types.js';
 import { parseModelfile } from '../../src/modules/ollama/modelfile.js';
+import { cancelledPull } from '../support/cancelled-pull.js';
+import { appErrorOfAsync } from '../support/errors.js';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.js';
 
 let fake: FakeOllama;
@@ -30,16 +32,6 @@ afterEach(async () => {
     await new Promise((r) => s.close(r));
   }
 });
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** An ad-hoc server for answers the fake never gives (proxies, truncated streams). */
 async function misbehavingServer(handler: http.RequestListener): Promise<string> {
@@ -101,7 +93,7 @@ describe('OllamaClient: reads', () => {
   });
 
   it("show() of an unknown model → 404 MODEL_NOT_FOUND with Ollama's text and what to do", async () => {
-    const err = await rejection(client.show('nope'));
+    const err = await appErrorOfAsync(client.show('nope'));
     expect(err.status).toBe(404);
     expect(err.code).toBe('MODEL_NOT_FOUND');
     expect(err.message).toBe(
@@ -123,10 +115,10 @@ describe('OllamaClient: copy, delete, unload', () => {
   });
 
   it("copy() and delete() of a missing model → MODEL_NOT_FOUND carrying Ollama's own quoting", async () => {
-    const copyErr = await rejection(client.copy('ghost', 'x'));
+    const copyErr = await appErrorOfAsync(client.copy('ghost', 'x'));
     expect(copyErr.code).toBe('MODEL_NOT_FOUND');
     expect(copyErr.message).toMatch(/^model "ghost" not found on Ollama at /);
-    const delErr = await rejection(client.delete('ghost'));
+    const delErr = await appErrorOfAsync(client.delete('ghost'));
     expect(delErr.code).toBe('MODEL_NOT_FOUND');
     expect(delErr.message).toMatch(/^model 'ghost' not found on Ollama at /);
   });
@@ -136,7 +128,7 @@ describe('OllamaClient: copy, delete, unload', () => {
     expect(res).toMatchObject({ model: 'llama3.2', response: '', done: true, done_reason: 'unload' });
     expect(fake.state.requests.at(-1)).toMatchObject({ path: '/api/generate', body: { model: 'llama3.2', keep_alive: 0 } });
     expect((await client.ps()).models).toEqual([]);
-    expect((await rejection(client.unload('ghost'))).code).toBe('MODEL_NOT_FOUND');
+    expect((await appErrorOfAsync(client.unload('ghost'))).code).toBe('MODEL_NOT_FOUND');
   });
 });
 
@@ -160,7 +152,7 @@ describe('OllamaClient: pull and create streams', () => {
 
   it("an error before the first line (HTTP 400) → VALIDATION_FAILED with Ollama's text", async () => {
     const seen: OllamaProgress[] = [];
-    const err = await rejection(client.pull('Bad Name!', { onProgress: (p) => seen.push(p) }));
+    const err = await appErrorOfAsync(client.pull('Bad Name!', { onProgress: (p) => seen.push(p) }));
     expect(err.status).toBe(400);
     expect(err.code).toBe('VALIDATION_FAILED');
     expect(err.message).toBe('Ollama rejected the request: invalid model name');
@@ -169,7 +161,7 @@ describe('OllamaClient: pull and create streams', () => {
 
   it('an {"error"} line inside a 200 stream → OLLAMA_ERROR with Ollama\'s text and a hint', async () => {
     const seen: string[] = [];
-    const err = await rejection(client.pull('no-such-model:7b', { onProgress: (p) => seen.push(p.status) }));
+    const err = await appErrorOfAsync(client.pull('no-such-model:7b', { onProgress: (p) => seen.push(p.status) }));
     expect(seen).toEqual(['pulling manifest']);
     expect(err.status).toBe(502);
     expect(err.code).toBe('OLLAMA_ERROR');
@@ -185,7 +177,7 @@ describe('OllamaClient: pull and create streams', () => {
       'write /usr/share/ollama/.ollama/models/blobs/x: no space left on device',
     );
     const seen: OllamaProgress[] = [];
-    const err = await rejection(client.pull('gemma:2b', { onProgress: (p) => seen.push(p) }));
+    const err = await appErrorOfAsync(client.pull('gemma:2b', { onProgress: (p) => seen.push(p) }));
     expect(seen.filter((p) => p.completed === 1678447520)).toHaveLength(1);
     expect(err.code).toBe('OLLAMA_ERROR');
     expect(err.message).toContain(
@@ -214,7 +206,7 @@ describe('OllamaClient: pull and create streams', () => {
 
   it('create() with only the pre-0.5.5 `modelfile` field is refused by Ollama → VALIDATION_FAILED', async () => {
     const body = { model: 'mario', modelfile: 'FROM llama3.2' } as unknown as Parameters<OllamaClient['create']>[0];
-    const err = await rejection(client.create(body));
+    const err = await appErrorOfAsync(client.create(body));
     expect(err.message).toBe("Ollama rejected the request: neither 'from' or 'files' was specified");
   });
 
@@ -248,7 +240,7 @@ describe('OllamaClient: pull and create streams', () => {
       res.end('{"status":"pulling manifest"}\n{"status":"pulling aabbccddeeff","digest":"sha256:aa","total":10}\n');
     });
     const c = new OllamaClient({ baseUrl: url });
-    const err = await rejection(c.pull('gemma:2b'));
+    const err = await appErrorOfAsync(c.pull('gemma:2b'));
     c.close();
     expect(err.code).toBe('OLLAMA_ERROR');
     expect(err.message).toBe(
@@ -263,7 +255,7 @@ describe('OllamaClient: pull and create streams', () => {
       res.end('<!DOCTYPE html>\n<html><body>Open WebUI</body></html>\n');
     });
     const c = new OllamaClient({ baseUrl: url });
-    const err = await rejection(c.pull('gemma:2b'));
+    const err = await appErrorOfAsync(c.pull('gemma:2b'));
     c.close();
     expect(err.message).toBe(
       `Ollama at ${url} answered /api/pull with a stream line that is not JSON: "<!DOCTYPE html>"; ` +
@@ -280,7 +272,7 @@ describe("OllamaClient: answers that are not Ollama's", () => {
       res.end(html);
     });
     const c = new OllamaClient({ baseUrl: url, hostName: 'whisper' });
-    const err = await rejection(c.tags());
+    const err = await appErrorOfAsync(c.tags());
     c.close();
     expect(err.code).toBe('OLLAMA_ERROR');
     expect(err.message).toMatch(
@@ -302,12 +294,12 @@ describe("OllamaClient: answers that are not Ollama's", () => {
       }
     });
     const c = new OllamaClient({ baseUrl: url });
-    const showErr = await rejection(c.show('llama3.2'));
+    const showErr = await appErrorOfAsync(c.show('llama3.2'));
     expect(showErr.code).toBe('OLLAMA_ERROR');
     expect(showErr.message).toBe(
       `Ollama at ${url} answered the request to show 'llama3.2' with HTTP 502: "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"`,
     );
-    const psErr = await rejection(c.ps());
+    const psErr = await appErrorOfAsync(c.ps());
     c.close();
     expect(psErr.status).toBe(502);
     expect(psErr.code).toBe('OLLAMA_ERROR');
@@ -323,7 +315,7 @@ describe('OllamaClient: network failures and bounds', () => {
     await fake.stop();
     const c = new OllamaClient({ baseUrl: `http://127.0.0.1:${port}`, hostName: 'whisper' });
     for (const call of [() => c.tags(), () => c.pull('gemma:2b')]) {
-      const err = await rejection(call());
+      const err = await appErrorOfAsync(call());
       expect(err.status).toBe(502);
       expect(err.code).toBe('OLLAMA_UNREACHABLE');
       expect(err.message).toBe(
@@ -336,7 +328,7 @@ describe('OllamaClient: network failures and bounds', () => {
 
   it('a name that does not resolve → OLLAMA_UNREACHABLE saying so', async () => {
     const c = new OllamaClient({ baseUrl: 'http://whisper-gpu.invalid:11434' });
-    const err = await rejection(c.version());
+    const err = await appErrorOfAsync(c.version());
     c.close();
     expect(err.code).toBe('OLLAMA_UNREACHABLE');
     expect(err.message).toBe(
@@ -347,7 +339,7 @@ describe('OllamaClient: network failures and bounds', () => {
   it('Ollama going away and coming back needs no new client', async () => {
     expect((await client.version()).version).toBe('0.12.6');
     await fake.setDown();
-    expect((await rejection(client.version())).code).toBe('OLLAMA_UNREACHABLE');
+    expect((await appErrorOfAsync(client.version())).code).toBe('OLLAMA_UNREACHABLE');
     await fake.setUp();
     expect((await client.version()).version).toBe('0.12.6');
   });
@@ -375,7 +367,7 @@ describe('OllamaClient: network failures and bounds', () => {
         requestTimeoutMs: 10_000,
       });
       const started = Date.now();
-      const err = await rejection(c.version());
+      const err = await appErrorOfAsync(c.version());
       c.close();
       expect(Date.now() - started).toBeLessThan(5000);
       expect(err.status).toBe(504);
@@ -393,7 +385,7 @@ describe('OllamaClient: network failures and bounds', () => {
     fake.state.hang = true;
     const c = new OllamaClient({ baseUrl: fake.url, hostName: 'whisper', requestTimeoutMs: 300 });
     const started = Date.now();
-    const err = await rejection(c.tags());
+    const err = await appErrorOfAsync(c.tags());
     c.close();
     expect(Date.now() - started).toBeLessThan(5000);
     expect(err.status).toBe(504);
@@ -408,7 +400,7 @@ describe('OllamaClient: network failures and bounds', () => {
     fake.state.hang = true;
     const c = new OllamaClient({ baseUrl: fake.url, idleTimeoutMs: 300 });
     const started = Date.now();
-    const err = await rejection(c.pull('gemma:2b'));
+    const err = await appErrorOfAsync(c.pull('gemma:2b'));
     c.close();
     expect(Date.now() - started).toBeLessThan(5000);
     expect(err.code).toBe('OLLAMA_TIMEOUT');
@@ -422,7 +414,7 @@ describe('OllamaClient: network failures and bounds', () => {
     fake.state.stallAfterLines = 3;
     const c = new OllamaClient({ baseUrl: fake.url, idleTimeoutMs: 300 });
     const seen: OllamaProgress[] = [];
-    const err = await rejection(c.pull('gemma:2b', { onProgress: (p) => seen.push(p) }));
+    const err = await appErrorOfAsync(c.pull('gemma:2b', { onProgress: (p) => seen.push(p) }));
     c.close();
     expect(seen).toHaveLength(3);
     expect(err.code).toBe('OLLAMA_TIMEOUT');
@@ -435,21 +427,7 @@ describe('OllamaClient: network failures and bounds', () => {
   });
 
   it('abort during a pull cancels the HTTP request: OllamaAbortError, and Ollama (the fake) sees the cancel', async () => {
-    fake.state.pullDelayMs = 20;
-    fake.state.pullChunksPerLayer = 100;
-    const controller = new AbortController();
-    const seen: OllamaProgress[] = [];
-    const pull = client.pull('gemma:2b', {
-      signal: controller.signal,
-      onProgress: (p) => {
-        seen.push(p);
-        if (seen.length === 4) controller.abort();
-      },
-    });
-    await expect(pull).rejects.toBeInstanceOf(OllamaAbortError);
-    await expect.poll(() => fake.state.cancelled.length, { timeout: 5000 }).toBe(1);
-    expect(fake.state.cancelled[0]).toMatchObject({ kind: 'pull', model: 'gemma:2b' });
-    expect(fake.state.cancelled[0]!.linesSent).toBeLessThan(20);
+    await cancelledPull(client, fake, 4);
     expect((await client.tags()).models.map((m) => m.name)).not.toContain('gemma:2b');
   });
 

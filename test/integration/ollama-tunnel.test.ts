@@ -14,6 +14,7 @@ import { SshTransport } from '../../src/infra/ssh/ssh-transport.js';
 import type { ExecOptions } from '../../src/infra/transport.js';
 import { sharedSshd } from '../support/context.js';
 import { appErrorOfAsync } from '../support/errors.js';
+import { cancelledPull } from '../support/cancelled-pull.js';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.js';
 import { socketOwners } from '../support/socket-owner.js';
 import { freePort, startSshd, type Sshd, type SshdInfo } from '../support/sshd.js';
@@ -142,22 +143,8 @@ describe('Ollama through the shared sshd', () => {
   });
 
   it('cancel closes the channel: Ollama sees the client go, and the next pull resumes', async () => {
-    fake.state.pullDelayMs = 20;
-    fake.state.pullChunksPerLayer = 100;
-    const controller = new AbortController();
-    const seen: OllamaProgress[] = [];
-    const pull = client.pull('gemma:2b', {
-      signal: controller.signal,
-      onProgress: (p) => {
-        seen.push(p);
-        if (seen.length === 5) controller.abort();
-      },
-    });
-    await expect(pull).rejects.toBeInstanceOf(OllamaAbortError);
     // sshd closes its TCP connection to Ollama when the channel closes; the fake records the cancel.
-    await expect.poll(() => fake.state.cancelled.length, { timeout: 5_000 }).toBe(1);
-    expect(fake.state.cancelled[0]).toMatchObject({ kind: 'pull', model: 'gemma:2b' });
-    expect(fake.state.cancelled[0]!.linesSent).toBeLessThan(20);
+    const { seen } = await cancelledPull(client, fake, 5);
     const partial = seen.filter((p) => p.completed).at(-1)!.completed!;
     fake.state.pullDelayMs = 0;
     const resumed: OllamaProgress[] = [];
