@@ -246,6 +246,7 @@ describe('pull as a job', () => {
 
   it('disk pre-check: layers bigger than the free space stop the pull before the download, with the numbers', async () => {
     fake.state.pullDelayMs = 5;
+    fake.state.pullChunksPerLayer = 100; // a whole pull is hundreds of lines
     diskCheck = async () => dfOutput(1000); // 1 MB free
     const job = await finished(await service.ollama_pull_model({ model: 'gemma:2b', wait_seconds: 0 }));
     expect(job.state).toBe('failed');
@@ -254,7 +255,7 @@ describe('pull as a job', () => {
     );
     // Throwing from the progress callback closed the stream: Ollama saw the client go after the first layer line.
     await expect.poll(() => fake.state.cancelled.length, { timeout: 5000 }).toBe(1);
-    expect(fake.state.cancelled[0]!.linesSent).toBeLessThan(4);
+    expect(fake.state.cancelled[0]!.linesSent).toBeLessThan(20);
     expect(await installed()).not.toContain('gemma:2b');
   });
 
