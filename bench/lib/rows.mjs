@@ -19,3 +19,10 @@ export const row = (metric, measured, baseline, ratio, target, met) => ({
   target,
   met: met === null ? '' : met ? 'yes' : 'NO',
 });
+
+/**
+ * The common row: latency `a` against baseline `b` (both ms, the baseline cell "<label> b ms"), ratio a/b;
+ * met when the ratio is at most `maxRatio` (null: no target, the row informs).
+ */
+export const ratioRow = (metric, a, label, b, target, maxRatio = null) =>
+  row(metric, ms(a), `${label} ${ms(b)}`, a / b, target, maxRatio === null ? null : a / b <= maxRatio);

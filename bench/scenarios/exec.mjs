@@ -3,7 +3,7 @@
  * ssh2's default socket) and a new connection per call: the transport's own cost, without remote work.
  */
 import { connectPerCall, httpShell, rawRun } from '../lib/probes.mjs';
-import { ms, row } from '../lib/rows.mjs';
+import { ms, ratioRow, row } from '../lib/rows.mjs';
 import { latency } from '../lib/rounds.mjs';
 import { statsByMethod } from '../lib/stats.mjs';
 
@@ -26,25 +26,12 @@ export const exec = {
         .map(([k, v]) => `${k} ${v.p50}`)
         .join(', ')}`,
     );
-    const rTrivial = ts.http_shell_exec.p50 / ts.raw_nodelay.p50;
+    const raw = 'raw warm no-delay';
     return {
       rows: [
-        row(
-          "exec 'true': shell_exec HTTP p50",
-          ms(ts.http_shell_exec.p50),
-          `raw warm no-delay ${ms(ts.raw_nodelay.p50)}`,
-          rTrivial,
-          '≤ 1.5×',
-          rTrivial <= 1.5,
-        ),
-        row(
-          "exec 'true': raw warm default socket p50",
-          ms(ts.raw_default.p50),
-          `raw warm no-delay ${ms(ts.raw_nodelay.p50)}`,
-          ts.raw_default.p50 / ts.raw_nodelay.p50,
-          '— (info)',
-          null,
-        ),
+        ratioRow("exec 'true': shell_exec HTTP p50", ts.http_shell_exec.p50, raw, ts.raw_nodelay.p50, '≤ 1.5×', 1.5),
+        ratioRow("exec 'true': raw warm default socket p50", ts.raw_default.p50, raw, ts.raw_nodelay.p50, '— (info)'),
+        // Measured is shell_exec, the ratio how many times slower connect-per-call is.
         row(
           "exec 'true': shell_exec HTTP vs connect-per-call",
           ms(ts.http_shell_exec.p50),

@@ -11,7 +11,7 @@ import { setInterval, clearInterval } from 'node:timers';
 import { check } from '../lib/log.mjs';
 import { rssBytes } from '../lib/machine.mjs';
 import { rawSftp } from '../lib/raw-ssh.mjs';
-import { GiB, MiB, mb, ms, row } from '../lib/rows.mjs';
+import { GiB, MiB, mb, ratioRow, row } from '../lib/rows.mjs';
 import { latency } from '../lib/rounds.mjs';
 import { statsByMethod } from '../lib/stats.mjs';
 
@@ -128,52 +128,22 @@ export const files = {
       `files_write 10 MiB p50: http ${ws.http.p50} ms, raw SFTP ${ws.raw_sftp.p50} ms, raw same steps ${ws.raw_sftp_same_steps.p50} ms`,
     );
 
-    const small = `1 KiB file ${ms(rs.small_1k.p50)}`;
-    const rRead = rs.tail_256k_of_1g.p50 / rs.small_1k.p50;
+    const small = '1 KiB file';
     return {
       rows: [
         row('files_read 256 KiB tail of 1 GiB x50: server RSS growth', mb(reads.readRss.growth), '—', null, '— (info)', null),
-        row('files_read 256 KiB tail of 1 GiB p50', ms(rs.tail_256k_of_1g.p50), small, rRead, '≤ 2×', rRead <= 2),
-        row(
-          'files_read 256 KiB text tail of 1 GiB p50',
-          ms(rs.text_tail_256k_of_1g.p50),
-          small,
-          rs.text_tail_256k_of_1g.p50 / rs.small_1k.p50,
-          '— (info)',
-          null,
-        ),
-        row(
-          'files_read 1 KiB tail of 1 GiB p50',
-          ms(rs.tail_1k_of_1g.p50),
-          small,
-          rs.tail_1k_of_1g.p50 / rs.small_1k.p50,
-          '— (info)',
-          null,
-        ),
-        row(
+        ratioRow('files_read 256 KiB tail of 1 GiB p50', rs.tail_256k_of_1g.p50, small, rs.small_1k.p50, '≤ 2×', 2),
+        ratioRow('files_read 256 KiB text tail of 1 GiB p50', rs.text_tail_256k_of_1g.p50, small, rs.small_1k.p50, '— (info)'),
+        ratioRow('files_read 1 KiB tail of 1 GiB p50', rs.tail_1k_of_1g.p50, small, rs.small_1k.p50, '— (info)'),
+        ratioRow(
           'raw SFTP read 256 KiB tail of 1 GiB p50',
-          ms(rs.raw_sftp_tail_256k_of_1g.p50),
-          `raw SFTP 1 KiB ${ms(rs.raw_sftp_small_1k.p50)}`,
-          rs.raw_sftp_tail_256k_of_1g.p50 / rs.raw_sftp_small_1k.p50,
+          rs.raw_sftp_tail_256k_of_1g.p50,
+          'raw SFTP 1 KiB',
+          rs.raw_sftp_small_1k.p50,
           '— (info)',
-          null,
         ),
-        row(
-          'files_write 10 MiB p50',
-          ms(ws.http.p50),
-          `raw SFTP writeFile ${ms(ws.raw_sftp.p50)}`,
-          ws.http.p50 / ws.raw_sftp.p50,
-          '— (report)',
-          null,
-        ),
-        row(
-          'files_write 10 MiB p50 vs same SFTP steps',
-          ms(ws.http.p50),
-          `raw tmp+fsync+rename ${ms(ws.raw_sftp_same_steps.p50)}`,
-          ws.http.p50 / ws.raw_sftp_same_steps.p50,
-          '— (info)',
-          null,
-        ),
+        ratioRow('files_write 10 MiB p50', ws.http.p50, 'raw SFTP writeFile', ws.raw_sftp.p50, '— (report)'),
+        ratioRow('files_write 10 MiB p50 vs same SFTP steps', ws.http.p50, 'raw tmp+fsync+rename', ws.raw_sftp_same_steps.p50, '— (info)'),
       ],
       raw: { files_read_ms: reads.samples, files_write_ms: writeSamples },
       summary: { files_read_rss: reads.readRss, files_read: rs, files_write: ws },

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { buildGpuStatusCommand } from '../../src/modules/gpu/nvidia-smi.ts';
 import { check } from '../lib/log.mjs';
 import { connectPerCall, rawRun } from '../lib/probes.mjs';
-import { MiB, mb, ms, row } from '../lib/rows.mjs';
+import { MiB, mb, ms, ratioRow, row } from '../lib/rows.mjs';
 import { latency } from '../lib/rounds.mjs';
 import { stats, statsByMethod } from '../lib/stats.mjs';
 
@@ -118,21 +118,13 @@ export const gpu = {
         .join(', ')}`,
     );
 
-    const raw = `raw warm no-delay`;
-    const rHealthz = gs.http.p50 / gs.healthz.p50;
+    const raw = 'raw warm no-delay';
     const speedup = gs.connect_per_call.p50 / gs.http.p50;
     return {
       rows: [
-        row('gpu_status HTTP p50 vs /healthz', ms(gs.http.p50), `/healthz ${ms(gs.healthz.p50)}`, rHealthz, '≤ 1.5×', rHealthz <= 1.5),
-        row(
-          'gpu_status HTTP p50 vs raw exec',
-          ms(gs.http.p50),
-          `${raw} ${ms(gs.raw_nodelay.p50)}`,
-          gs.http.p50 / gs.raw_nodelay.p50,
-          '— (info)',
-          null,
-        ),
-        row('gpu_status HTTP p95', ms(gs.http.p95), `${raw} ${ms(gs.raw_nodelay.p95)}`, gs.http.p95 / gs.raw_nodelay.p95, '—', null),
+        ratioRow('gpu_status HTTP p50 vs /healthz', gs.http.p50, '/healthz', gs.healthz.p50, '≤ 1.5×', 1.5),
+        ratioRow('gpu_status HTTP p50 vs raw exec', gs.http.p50, raw, gs.raw_nodelay.p50, '— (info)'),
+        ratioRow('gpu_status HTTP p95', gs.http.p95, raw, gs.raw_nodelay.p95, '—'),
         row(
           'gpu_status HTTP p50 vs connect-per-call',
           ms(gs.http.p50),
@@ -150,16 +142,9 @@ export const gpu = {
           '≤ 8 MB',
           hist.bytes <= 8e6,
         ),
-        row('gpu_status MCP p50', ms(gs.mcp.p50), `${raw} ${ms(gs.raw_nodelay.p50)}`, gs.mcp.p50 / gs.raw_nodelay.p50, '—', null),
-        row('gpu_status MCP p95', ms(gs.mcp.p95), `${raw} ${ms(gs.raw_nodelay.p95)}`, gs.mcp.p95 / gs.raw_nodelay.p95, '—', null),
-        row(
-          'gpu_status raw warm default socket p50',
-          ms(gs.raw_default.p50),
-          `${raw} ${ms(gs.raw_nodelay.p50)}`,
-          gs.raw_default.p50 / gs.raw_nodelay.p50,
-          '—',
-          null,
-        ),
+        ratioRow('gpu_status MCP p50', gs.mcp.p50, raw, gs.raw_nodelay.p50, '—'),
+        ratioRow('gpu_status MCP p95', gs.mcp.p95, raw, gs.raw_nodelay.p95, '—'),
+        ratioRow('gpu_status raw warm default socket p50', gs.raw_default.p50, raw, gs.raw_nodelay.p50, '—'),
       ],
       raw: { gpu_status_ms: gpuRun.samples, gpu_sample_age_ms: sampleAges },
       summary: { gpu_status: gs, gpu_sample_age: ages, gpu_history_memory: hist },

@@ -3,7 +3,7 @@
  * dials the fake Ollama itself (OLLAMA_TUNNEL=false).
  */
 import { check } from '../lib/log.mjs';
-import { ms, row } from '../lib/rows.mjs';
+import { ratioRow } from '../lib/rows.mjs';
 import { latency } from '../lib/rounds.mjs';
 import { statsByMethod } from '../lib/stats.mjs';
 
@@ -33,14 +33,7 @@ export const ollama = {
     ctx.log(`ollama_version p50 (${run.rounds} rounds): through the SSH tunnel ${ov.tunnel.p50} ms, direct ${ov.direct.p50} ms`);
     return {
       rows: [
-        row(
-          'ollama_version HTTP p50 through the SSH tunnel',
-          ms(ov.tunnel.p50),
-          `same, OLLAMA_TUNNEL=false ${ms(ov.direct.p50)}`,
-          ov.tunnel.p50 / ov.direct.p50,
-          '— (info)',
-          null,
-        ),
+        ratioRow('ollama_version HTTP p50 through the SSH tunnel', ov.tunnel.p50, 'same, OLLAMA_TUNNEL=false', ov.direct.p50, '— (info)'),
       ],
       raw: { ollama_version_ms: run.samples },
       summary: { ollama_version: ov },

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM script without type declarations
 import { TABLE_END, TABLE_START, formatTable, latestRunLine, withTable, writeReadmeTable } from '../../bench/table.mjs';
 // @ts-expect-error plain ESM script without type declarations
-import { row } from '../../bench/lib/rows.mjs';
+import { ratioRow, row } from '../../bench/lib/rows.mjs';
 
 const rows = [
   { section: 'gpu', ...row('gpu_status HTTP p50 vs /healthz', '2.6 ms', '/healthz 1.6 ms', 1.625, '≤ 1.5×', false) },
@@ -59,6 +59,19 @@ describe('the bench table', () => {
       ['', 'yes'],
       ['1.06×', ''],
     ]);
+  });
+
+  it('builds a latency-against-baseline row: both in ms, the ratio, met against the largest ratio allowed', () => {
+    expect(ratioRow('m', 2.6, '/healthz', 1.6, '≤ 1.5×', 1.5)).toEqual({
+      metric: 'm',
+      measured: '2.6 ms',
+      baseline: '/healthz 1.6 ms',
+      ratio: '1.63×',
+      target: '≤ 1.5×',
+      met: 'NO',
+    });
+    expect(ratioRow('m', 3, 'b', 2, '≤ 1.5×', 1.5).met).toBe('yes'); // exactly at the bound counts as met
+    expect(ratioRow('m', 1, 'b', 2, '— (info)').met).toBe('');
   });
 
   it('names the run: date, system, cores, load range, Node, OpenSSH, ssh2; and the scale when it is not 1', () => {
