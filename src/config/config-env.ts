@@ -115,7 +115,8 @@ export function applyEnvironment(raw: Record<string, any>, env: NodeJS.ProcessEn
   const name = e('HOST_NAME') ?? (e('SSH_HOST') ? 'default' : hostsInFile ? String(fileDefaultHost ?? Object.keys(raw.hosts)[0]) : 'local');
   const h = ['hosts', name];
   if (!raw.hosts || typeof raw.hosts !== 'object') raw.hosts = {};
-  if (!raw.hosts[name]) raw.hosts[name] = {};
+  // Own properties only: a name such as "constructor" or "__proto__" must not reach Object.prototype.
+  if (!Object.hasOwn(raw.hosts, name) || !raw.hosts[name]) raw.hosts[name] = {};
   if (e('HOST_NAME')) origins.set(`hosts.${name}`, 'HOST_NAME');
   if (e('SSH_HOST')) set(raw, [...h, 'transport'], 'ssh', origins, 'SSH_HOST');
   for (const v of HOST_LEVEL) {

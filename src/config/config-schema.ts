@@ -110,8 +110,10 @@ export class RawConfig {
   @IsOptional() @ValidateNested() @Type(() => RawGpu) gpu?: RawGpu;
   @IsOptional() @IsString() @MaxLength(64) default_host?: string;
   // Maps are validated entry by entry by the loader (class-validator has no typed record support).
-  @IsOptional() @IsObject() keys?: Record<string, unknown>;
-  @IsOptional() @IsObject() hosts?: Record<string, unknown>;
+  // Typed as Object so class-transformer does not take an entry named "constructor" (a valid host
+  // name) for the map's class and fail on it.
+  @IsOptional() @IsObject() @Type(() => Object) keys?: Record<string, unknown>;
+  @IsOptional() @IsObject() @Type(() => Object) hosts?: Record<string, unknown>;
 }
 
 // ---- what a violation says ----
