@@ -5,16 +5,10 @@ import type { AppConfig, GpuSettings } from '../../config/config.types.js';
 import { HostRegistry, type Host } from '../../infra/host-registry.js';
 import type { GpuHistoryInput, GpuHistoryResult, GpuStatusInput, GpuStatusResult } from './dto/gpu.dto.js';
 import { HostGpuHistory, type GpuChartSeries } from './gpu-history.js';
+import { chooseGpuFields, parseHelpQueryFields } from './gpu-fields.js';
 import { GpuSampler } from './gpu-sampler.js';
-import {
-  QueryFieldRefused,
-  buildGpuStatusCommand,
-  buildHelpQueryGpuCommand,
-  chooseGpuFields,
-  parseGpuStatus,
-  parseHelpQueryFields,
-  type GpuStatus,
-} from './nvidia-smi.js';
+import { QueryFieldRefused } from './nvidia-smi-failures.js';
+import { buildGpuStatusCommand, buildHelpQueryGpuCommand, parseGpuStatus, type GpuStatus } from './nvidia-smi.js';
 
 /** gpu_status answers from the sampler's newest reading when it is at most this old. */
 export const SAMPLE_MAX_AGE_MS = 2_000;
