@@ -14,8 +14,9 @@
  * Reading it back: markers count only as whole lines, and sections are looked for in the order the script
  * runs them, each after the end of the one before, so marker text inside a value (a process name, a mount
  * point) or a begin line of an earlier part printed again later changes nothing. The markers are fixed
- * strings, so a part that prints a whole end line of its own name ends its section there; the parts framed
- * here print CSV rows, /proc files and df lines, where a whole marker line does not occur.
+ * strings (the command is the same on every call), so a part that prints whole marker lines can end its
+ * own section early and stand in for the parts after it; the parts framed here print CSV rows, /proc
+ * files and df lines, one record per line.
  */
 
 export const FRAME_MARK = '@@gpu-host-tools';

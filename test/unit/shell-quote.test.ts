@@ -32,79 +32,46 @@ function printed(quotedWords: string[], wrap: (script: string) => string = (s) =
   return r.stdout.split('\0').slice(0, -1);
 }
 
-const SPECIAL = [
-  `'`,
-  `"`,
-  '$',
-  '`',
-  '\\',
-  '!',
-  '*',
-  '?',
-  '[',
-  ']',
-  '{',
-  '}',
-  '~',
-  '#',
-  '&',
-  ';',
-  '|',
-  '<',
-  '>',
-  '(',
-  ')',
-  '\n',
-  '\t',
-  ' ',
-  '%',
-  '-',
-  '=',
-  '$(',
-  '${HOME}',
-  '$((1+1))',
-  "'\\''",
-];
+/** Characters and words a shell treats specially, one by one. */
+const SPECIAL = [...`'"$\`\\!*?[]{}~#&;|<>()\n\t %-=`, '$(', '${HOME}', '$((1+1))', "'\\''"];
 /** Strings rich in what shells treat specially, plus any Unicode, without NUL. */
 const hostileString = fc
   .array(fc.oneof(fc.constantFrom(...SPECIAL), fc.string({ unit: 'binary', maxLength: 4 })), { maxLength: 12 })
   .map((parts) => parts.join('').replace(/\0/g, ''));
 const words = fc.array(hostileString, { minLength: 1, maxLength: 20 });
 
-describe('shellQuote', () => {
+describe.each([
+  ['shellQuote', shellQuote],
+  ['shellDoubleQuote', shellDoubleQuote],
+])('%s', (_name, quote) => {
   it('gives back any string through sh -c printf', () => {
     fc.assert(
       fc.property(words, (ws) => {
-        expect(printed(ws.map(shellQuote))).toEqual(ws);
+        expect(printed(ws.map(quote))).toEqual(ws);
       }),
       { numRuns: 60 },
     );
   });
 
   it('the edge cases, written out', () => {
-    const cases = ['', "'", "''", "it's", '\\', '$HOME', '`id`', '*', '-n', 'a\nb', 'é ü 日本 😀'];
-    expect(printed(cases.map(shellQuote))).toEqual(cases);
-    expect(shellQuote(`it's`)).toBe(`'it'\\''s'`);
+    const cases = ['', "'", "''", "it's", '"', '\\', '\\"', '$HOME', '`id`', '*', '-n', 'a\nb', 'é ü 日本 😀'];
+    expect(printed(cases.map(quote))).toEqual(cases);
   });
 });
 
-describe('shellDoubleQuote', () => {
-  it('gives back any string through sh -c printf', () => {
-    fc.assert(
-      fc.property(words, (ws) => {
-        expect(printed(ws.map(shellDoubleQuote))).toEqual(ws);
-      }),
-      { numRuns: 60 },
-    );
-  });
-
-  it('inside a script that is itself single-quoted for an outer sh -c (as the nvidia-smi command is)', () => {
+describe('the quotes nested as the gpu and hosts modules send them', () => {
+  it('shellDoubleQuote inside a script that is itself shellQuote-d for an outer sh -c', () => {
     fc.assert(
       fc.property(words, (ws) => {
         expect(printed(ws.map(shellDoubleQuote), (script) => `sh -c ${shellQuote(script)}`)).toEqual(ws);
       }),
       { numRuns: 30 },
     );
+  });
+
+  it('the forms, written out', () => {
+    expect(shellQuote(`it's`)).toBe(`'it'\\''s'`);
+    expect(shellDoubleQuote('a$b`c"d\\e')).toBe('"a\\$b\\`c\\"d\\\\e"');
   });
 });
 
