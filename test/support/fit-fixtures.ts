@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseGpuRows } from '../../src/modules/gpu/nvidia-smi.js';
+import { parseGpuRows } from '../../src/modules/gpu/nvidia-smi-csv.js';
 import type { FitGpu } from '../../src/modules/ollama/model-fit.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
