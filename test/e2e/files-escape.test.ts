@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sharedSshd } from '../support/context.js';
-import { call, startServer, type RunningServer } from '../support/server.js';
+import { call, sshEnv, startServer, type RunningServer } from '../support/server.js';
 import { snapshot } from '../support/tree-snapshot.js';
 import { makeJailTree } from '../support/jail-tree.js';
 
@@ -39,17 +39,7 @@ describe.each(['ssh', 'local'] as const)('escaping the files root over the %s tr
     writeFileSync(path.join(root, 'inside.txt'), 'inside\n');
     writeFileSync(path.join(outside, 'dir', 'deep.txt'), 'deep secret\n');
     writeFileSync(path.join(elsewhere, 'secret.txt'), 'elsewhere secret\n');
-    const s = sharedSshd();
-    const hostEnv: Record<string, string> =
-      transport === 'ssh'
-        ? {
-            SSH_HOST: s.host,
-            SSH_PORT: String(s.port),
-            SSH_USER: s.username,
-            SSH_PRIVATE_KEY_PATH: s.privateKeyPath,
-            SSH_KNOWN_HOSTS: s.knownHostsPath,
-          }
-        : {};
+    const hostEnv = transport === 'ssh' ? sshEnv(sharedSshd()) : {};
     server = await startServer({ ...hostEnv, HOST_NAME: 'whisper', FILES_ROOT: root, API_KEY: KEY });
     before = { ...snapshot(outside), ...snapshot(evil), ...snapshot(elsewhere) };
   });
