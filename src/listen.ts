@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { ConfigError } from './config/load-config.js';
+import { ConfigError } from './config/config-error.js';
 import type { AppConfig } from './config/config.types.js';
 
 /**

@@ -1,5 +1,20 @@
 import { BlockList, isIP } from 'node:net';
 
+/**
+ * A configured host's name: the YAML's `hosts.<name>`, `HOST_NAME` and the `host` of a request. It ends
+ * up in URLs, metric labels and log lines, so it is kept to ASCII letters, digits, `-` and `_`, at most
+ * 63 characters, starting with a letter or digit. API key names (`keys.<name>`) follow the same rule.
+ */
+export const HOST_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+/**
+ * A pinned SSH host key (`host_key_fingerprint`, `SSH_HOST_KEY_FINGERPRINT`) as `ssh-keygen -l` prints
+ * it: `SHA256:` and the 43 base64 characters of the digest, the `=` padding optional.
+ */
+export const HOST_KEY_FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+/** The fingerprint rule in words, for the messages that refuse one. */
+export const HOST_KEY_FINGERPRINT_RULE = 'SHA256:<43 base64 characters>';
+
 /** 127.0.0.0/8 and ::1; BlockList also matches their IPv4-mapped IPv6 forms (::ffff:127.0.0.1). */
 const LOOPBACK_ADDRESSES = new BlockList();
 LOOPBACK_ADDRESSES.addSubnet('127.0.0.0', 8, 'ipv4');

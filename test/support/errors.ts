@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { AppError } from '../../src/common/errors.js';
-import { ConfigError, loadConfig } from '../../src/config/load-config.js';
+import { ConfigError } from '../../src/config/config-error.js';
+import { loadConfig } from '../../src/config/load-config.js';
 
 /** Runs `fn` and returns the AppError it throws; fails the test when it throws nothing or something else. */
 export function appErrorOf(fn: () => unknown): AppError {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/common/errors.js';
-import { GPU_QUERY_FIELDS, buildGpuStatusCommand, parseGpuStatus } from '../../src/modules/gpu/nvidia-smi.js';
+import { GPU_QUERY_FIELDS } from '../../src/modules/gpu/gpu-fields.js';
+import { buildGpuStatusCommand, parseGpuStatus } from '../../src/modules/gpu/nvidia-smi.js';
 import {
   DEFAULT_NVIDIA_SMI_SCENARIO,
   NVIDIA_SMI_ERROR_SCENARIOS,

@@ -4,35 +4,25 @@
  * driver that lacks some fields.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  APP_QUERY_FIELDS,
   GPU_FIELD_NAMES,
   GPU_QUERY_FIELDS,
-  QueryFieldRefused,
-  buildGpuStatusCommand,
-  buildHelpQueryGpuCommand,
   chooseGpuFields,
-  parseGpuStatus,
   parseHelpQueryFields,
   refusedQueryField,
-  throttleReasonWords,
-} from '../../src/modules/gpu/nvidia-smi.js';
+} from '../../src/modules/gpu/gpu-fields.js';
+import { buildGpuStatusCommand, buildHelpQueryGpuCommand, parseGpuStatus } from '../../src/modules/gpu/nvidia-smi.js';
+import { QueryFieldRefused } from '../../src/modules/gpu/nvidia-smi-failures.js';
 import { appErrorOf } from '../support/errors.js';
-import {
-  NVIDIA_SMI_FIXTURES_DIR,
-  installFakeNvidiaSmi,
-  setNvidiaSmiScenario,
-  setNvidiaSmiUnknownFields,
-} from '../support/fake-nvidia-smi.js';
+import { installFakeNvidiaSmi, setNvidiaSmiScenario, setNvidiaSmiUnknownFields } from '../support/fake-nvidia-smi.js';
+import { CAPTURES, FIX, SPLIT, readFixture } from '../support/nvidia-smi-output.js';
 
-const SPLIT = join(NVIDIA_SMI_FIXTURES_DIR, 'nvidia_gpu_exporter-split');
-const CAPTURES = readdirSync(SPLIT, { withFileTypes: true })
-  .filter((d) => d.isDirectory())
-  .map((d) => d.name);
-const help = (capture: string) => readFileSync(join(SPLIT, capture, 'capabilities__help-query-gpu.txt'), 'utf8');
+const help = (capture: string) => readFixture(SPLIT, capture, 'capabilities__help-query-gpu.txt');
 
 describe('parseHelpQueryFields on the captures', () => {
   it.each(CAPTURES)('%s: every entry name and alias, nothing from the descriptions', (capture) => {
@@ -90,7 +80,7 @@ describe('chooseGpuFields', () => {
 
 describe('refusedQueryField', () => {
   it("reads nvidia-smi's refusal (the captured text)", () => {
-    const text = readFileSync(join(NVIDIA_SMI_FIXTURES_DIR, 'errors', 'invalid-query-field.txt'), 'utf8');
+    const text = readFixture(FIX, 'errors', 'invalid-query-field.txt');
     expect(refusedQueryField(text)).toBe('cuda_version');
     expect(refusedQueryField('Field "fan.speed" is not a valid field to query.\n')).toBe('fan.speed');
   });
@@ -103,23 +93,48 @@ describe('refusedQueryField', () => {
   });
 });
 
-describe('throttleReasonWords', () => {
-  it('decodes each NVML bit to its nvidia-smi name', () => {
-    expect(throttleReasonWords('0x0000000000000000')).toEqual([]);
-    expect(throttleReasonWords('0x0000000000000001')).toEqual(['gpu_idle']);
-    expect(throttleReasonWords('0x0000000000000044')).toEqual(['sw_power_cap', 'hw_thermal_slowdown']);
-    expect(throttleReasonWords('0x00000000000001FF')).toHaveLength(9);
-  });
-
-  it('keeps bits it has no name for visible instead of dropping them', () => {
-    expect(throttleReasonWords('0x0000000000000401')).toEqual(['gpu_idle', 'other_0x400']);
-    expect(throttleReasonWords('0xFFFFFFFFFFFFFFFF')).toContain('other_0xfffffffffffffe00');
-  });
-
-  it('is null for no value or anything that is not a hex mask', () => {
-    for (const v of [null, undefined, '', '[N/A]', '12', '0x', '0xZZ', '0x00000000000000001', '-0x1', ' 0x1']) {
-      expect(throttleReasonWords(v)).toBeNull();
+describe('query field lists', () => {
+  /** Field names (with aliases) a driver accepts, read from its captured --help-query-* text. */
+  function accepted(helpText: string): Set<string> {
+    const names = new Set<string>();
+    for (const line of helpText.split('\n')) {
+      if (line.startsWith('"')) for (const m of line.matchAll(/"([^"]+)"/g)) names.add(m[1]);
     }
+    return names;
+  }
+
+  it('copies captures from several drivers (590, 591, 595, 610)', () => {
+    expect(CAPTURES.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it.each(CAPTURES)('every --query-gpu field is accepted by %s', (capture) => {
+    const ok = accepted(readFixture(SPLIT, capture, 'capabilities__help-query-gpu.txt'));
+    expect(GPU_QUERY_FIELDS.filter((f) => !ok.has(f))).toEqual([]);
+  });
+
+  it.each(CAPTURES)('every --query-compute-apps field is accepted by %s', (capture) => {
+    const ok = accepted(readFixture(SPLIT, capture, 'capabilities__help-query-compute-apps.txt'));
+    expect(APP_QUERY_FIELDS.filter((f) => !ok.has(f))).toEqual([]);
+  });
+
+  it('uses used_memory, the name the 2016 gpustat query used (the new drivers list it as an alias)', () => {
+    expect(APP_QUERY_FIELDS).toContain('used_memory');
+    const help610 = readFixture(
+      SPLIT,
+      'linux-x86_64__nvidia-geforce-rtx-2080-super__610.57.04',
+      'capabilities__help-query-compute-apps.txt',
+    );
+    expect(help610).toContain('"used_gpu_memory" or "used_memory"');
+  });
+
+  it('does not ask for kmd_version (595+ only; 590/591 would refuse the query) or cuda_version (no driver knows it)', () => {
+    const help = (c: string) => accepted(readFixture(SPLIT, c, 'capabilities__help-query-gpu.txt'));
+    expect(help('linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01').has('kmd_version')).toBe(false);
+    expect(help('windows-x86_64__nvidia-geforce-rtx-2080-super__591.86').has('kmd_version')).toBe(false);
+    expect(help('linux-x86_64__nvidia-geforce-rtx-2080-super__595.71.05').has('kmd_version')).toBe(true);
+    expect(CAPTURES.some((c) => help(c).has('cuda_version'))).toBe(false);
+    expect(GPU_QUERY_FIELDS).not.toContain('kmd_version');
+    expect(GPU_QUERY_FIELDS).not.toContain('cuda_version' as never);
   });
 });
 

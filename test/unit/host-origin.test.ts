@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { HostOriginPolicy } from '../../src/common/host-origin.js';
-import { isLoopback, parseHostAndPort } from '../../src/config/host-names.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { configErrorOf } from '../support/errors.js';
 
@@ -74,23 +73,6 @@ const MALFORMED_HOSTS = [
   '',
   'a'.repeat(64),
 ];
-
-describe('Host names', () => {
-  it('knows loopback literals and nothing that merely starts like one', () => {
-    for (const a of ['localhost', '127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1'])
-      expect(isLoopback(a), a).toBe(true);
-    for (const a of ['127.attacker.example', '127.', '128.0.0.1', '::2', '0.0.0.0', '::', 'localhost.example', '127.0.0.1.nip.io'])
-      expect(isLoopback(a), a).toBe(false);
-  });
-
-  it('parses the Host forms and nothing else', () => {
-    expect(parseHostAndPort('Tools.LAN.:8080')).toEqual({ hostname: 'tools.lan', port: 8080 });
-    expect(parseHostAndPort('[0:0::1]:1')).toEqual({ hostname: '::1', port: 1 });
-    expect(parseHostAndPort('gpu_host-tools')).toEqual({ hostname: 'gpu_host-tools' });
-    for (const bad of ['', ':80', 'a b', 'http://a', 'a/b', 'a:80/x', '[::1', '::1', 'a:-1', 'a:1e3', '.a', 'a..b', '*.lan', 'a:65536'])
-      expect(parseHostAndPort(bad), bad).toBeUndefined();
-  });
-});
 
 describe('HostOriginPolicy', () => {
   it('without keys accepts only loopback names, whatever the method', () => {

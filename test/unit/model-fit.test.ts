@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { appErrorOf } from '../support/errors.js';
-import { parseGpuRows } from '../../src/modules/gpu/nvidia-smi.js';
+import { parseGpuRows } from '../../src/modules/gpu/nvidia-smi-csv.js';
 import {
   GPU_MINIMUM_MIB,
   assessModelFit,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PidPreamble, withPidPreamble } from '../../src/infra/ssh/pid-preamble.js';
 import { ChannelLimiter } from '../../src/infra/ssh/channel-limiter.js';
-import { shellQuote, withCwd } from '../../src/infra/shell-quote.js';
 
 function run(chunks: string[]): { pid: number | undefined; out: string } {
   const p = new PidPreamble();
@@ -30,14 +29,6 @@ describe('PidPreamble', () => {
 
   it('builds a command whose first output line is the shell pid', () => {
     expect(withPidPreamble('ls')).toBe(`printf '__ght_pid__=%s\\n' "$$"\nls`);
-  });
-});
-
-describe('shell quoting', () => {
-  it('single-quotes, escaping embedded quotes', () => {
-    expect(shellQuote(`it's`)).toBe(`'it'\\''s'`);
-    expect(withCwd('ls', undefined)).toBe('ls');
-    expect(withCwd('ls', '/a b')).toBe(`cd -- '/a b' || exit 1\nls`);
   });
 });
 

@@ -10,7 +10,9 @@ import { checkCommandPolicy } from '../../src/modules/shell/shell-policy.js';
 import { parseModelfile } from '../../src/modules/ollama/modelfile.js';
 import { parseParametersText } from '../../src/modules/ollama/ollama-format.js';
 import { parseDf, parseHostResources, parseMeminfo } from '../../src/modules/hosts/host-resources.js';
-import { parseGpuStatus, parseVersionOutput } from '../../src/modules/gpu/nvidia-smi.js';
+import { parseVersionOutput } from '../../src/modules/gpu/nvidia-smi-csv.js';
+import { parseGpuStatus } from '../../src/modules/gpu/nvidia-smi.js';
+import { parseFramedSections } from '../../src/infra/framed-sections.js';
 import { isValidModelName } from '../../src/infra/ollama/model-name.js';
 import { unifiedDiff } from '../../src/modules/files/unified-diff.js';
 import { AppError } from '../../src/common/errors.js';
@@ -125,6 +127,15 @@ describe('parsing what a hostile host prints back (1 MiB, the stdout the server 
     ['a version section of spaces', `@@gpu-host-tools:begin:version@@\nA${fill(' ', HOST_OUTPUT)}`],
   ])('gpu_status output: %s', (_name, text) => {
     quick(() => outcome(() => parseGpuStatus('whisper', text, '', 0)));
+  });
+
+  it.each([
+    ['end lines that are not whole lines', `@@gpu-host-tools:begin:one@@\n${fill('\n@@gpu-host-tools:end:one:0@@x', HOST_OUTPUT)}`],
+    ['begin lines that are not whole lines', `@@gpu-host-tools:begin:one@@\n${fill('@@gpu-host-tools:begin:two@@x\n', HOST_OUTPUT)}`],
+    ['end prefixes without a status', `@@gpu-host-tools:begin:one@@\n${fill('\n@@gpu-host-tools:end:one:', HOST_OUTPUT)}`],
+  ])('framed sections: %s', (_name, text) => {
+    const sections = quick(() => parseFramedSections(['one', 'two'], text, text));
+    expect(sections.get('one')?.exitCode).toBeNull();
   });
 });
 

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { AppError } from '../../common/errors.js';
+import { HOST_KEY_FINGERPRINT_PATTERN, HOST_KEY_FINGERPRINT_RULE } from '../../config/host-names.js';
 import { BoundedOutput, execResult, type KillReason } from '../output-buffer.js';
 import type { ConnectionState, ExecOptions, ExecResult, HostTransport, TransportStatus } from '../transport.js';
 import { ChannelLimiter } from './channel-limiter.js';
@@ -186,8 +187,8 @@ export class SshTransport implements HostTransport {
     if (!options.knownHostsPath && !options.hostKeyFingerprint) {
       throw new Error(`ssh host "${options.name}": a known_hosts file or a host key fingerprint is required`);
     }
-    if (options.hostKeyFingerprint && !/^(SHA256:)?[A-Za-z0-9+/]{43}=?$/i.test(options.hostKeyFingerprint.trim())) {
-      throw new Error(`ssh host "${options.name}": host key fingerprint must look like SHA256:<43 base64 characters>`);
+    if (options.hostKeyFingerprint && !HOST_KEY_FINGERPRINT_PATTERN.test(options.hostKeyFingerprint)) {
+      throw new Error(`ssh host "${options.name}": host key fingerprint must look like ${HOST_KEY_FINGERPRINT_RULE}`);
     }
     this.name = options.name;
     this.address = `${options.username}@${options.host}:${port}`;

@@ -1,3 +1,10 @@
+/**
+ * gpu_status and gpu_history per host: a reading from the sampler when it is fresh, else one exec (which
+ * learns the driver's profile on the first call and after a driver change, see gpu-driver.ts), and the
+ * sampler's life around the calls: started after a good reading, given back while calls queue for a
+ * channel, restarted with backoff, stopped when idle. Kept whole past 300 lines: all of it is one state
+ * machine over HostGpuState, and each transition reads and sets the same timers and sampler.
+ */
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { AppError } from '../../common/errors.js';
 import { APP_CONFIG } from '../../config/config.module.js';
@@ -5,16 +12,9 @@ import type { AppConfig, GpuSettings } from '../../config/config.types.js';
 import { HostRegistry, type Host } from '../../infra/host-registry.js';
 import type { GpuHistoryInput, GpuHistoryResult, GpuStatusInput, GpuStatusResult } from './dto/gpu.dto.js';
 import { HostGpuHistory, type GpuChartSeries } from './gpu-history.js';
+import { learnDriverProfile, queryGpuStatus, type DriverProfile } from './gpu-driver.js';
 import { GpuSampler } from './gpu-sampler.js';
-import {
-  QueryFieldRefused,
-  buildGpuStatusCommand,
-  buildHelpQueryGpuCommand,
-  chooseGpuFields,
-  parseGpuStatus,
-  parseHelpQueryFields,
-  type GpuStatus,
-} from './nvidia-smi.js';
+import type { GpuStatus } from './nvidia-smi.js';
 
 /** gpu_status answers from the sampler's newest reading when it is at most this old. */
 export const SAMPLE_MAX_AGE_MS = 2_000;
@@ -23,18 +23,6 @@ const YIELD_RECHECK_MS = 1_000;
 /** Pause before restarting a sampler that ended on its own (a drop, nvidia-smi failing), growing to 30 s. */
 const RESTART_DELAY_MS = 1_000;
 const RESTART_DELAY_MAX_MS = 30_000;
-
-/** What is known about one host's driver: learned once, and again when the driver changes. */
-interface DriverProfile {
-  /** The GPU query's driver_version column when this was learned. */
-  query_driver_version: string | null;
-  driver_version: string | null;
-  cuda_version: string | null;
-  /** Names from `--help-query-gpu`; null when it told nothing (then refusals teach). */
-  accepted: Set<string> | null;
-  refused: Set<string>;
-  gpuFields: string[];
-}
 
 interface HostGpuState {
   profile?: DriverProfile;
@@ -180,7 +168,7 @@ export class GpuService implements OnApplicationShutdown {
     if (!st.profile) status = await this.learn(host, st);
     else {
       const known = st.profile;
-      status = await this.query(host, st, known, false);
+      status = await queryGpuStatus(host, known, false, (field) => this.fieldRefused(host, st, field));
       if (status.query_driver_version !== known.query_driver_version) {
         // The driver changed (upgrade and reboot): its field list and versions may have too.
         this.log.log(`GPU driver on host '${host.name}' changed from ${known.query_driver_version} to ${status.query_driver_version}`);
@@ -196,56 +184,19 @@ export class GpuService implements OnApplicationShutdown {
 
   /** Learns the driver's profile (sets st.profile) and returns the reading taken on the way. */
   private learn(host: Host, st: HostGpuState): Promise<GpuStatus> {
-    st.learning ??= (async () => {
-      try {
-        const help = await host.transport.exec(buildHelpQueryGpuCommand(host.config.nvidia_smi_path), {
-          timeoutMs: 20_000,
-          maxStdoutBytes: 256 << 10,
-          maxStderrBytes: 16 << 10,
-        });
-        // A driver without --help-query-gpu (or nvidia-smi failing) teaches nothing here; the query then
-        // says what is wrong, or which field it refuses.
-        const accepted = help.exitCode === 0 && !help.stdoutTruncated ? parseHelpQueryFields(help.stdout) : null;
-        const profile: DriverProfile = {
-          query_driver_version: null,
-          driver_version: null,
-          cuda_version: null,
-          accepted,
-          refused: new Set(),
-          gpuFields: chooseGpuFields(accepted, new Set()),
-        };
-        const status = await this.query(host, st, profile, true);
-        profile.query_driver_version = status.query_driver_version;
-        profile.driver_version = status.driver_version;
-        profile.cuda_version = status.cuda_version;
+    st.learning ??= learnDriverProfile(host, (field) => this.fieldRefused(host, st, field))
+      .then(({ profile, status }) => {
         st.profile = profile;
         return status;
-      } finally {
-        st.learning = undefined;
-      }
-    })();
+      })
+      .finally(() => (st.learning = undefined));
     return st.learning;
   }
 
-  /** One exec of the status script; a field the driver refuses is dropped and the query asked again. */
-  private async query(host: Host, st: HostGpuState, profile: DriverProfile, withVersion: boolean): Promise<GpuStatus> {
-    for (;;) {
-      const fields = profile.gpuFields;
-      const result = await host.transport.exec(
-        buildGpuStatusCommand(host.config.nvidia_smi_path, { version: withVersion, gpuFields: fields }),
-        { timeoutMs: 20_000, maxStdoutBytes: 1 << 20, maxStderrBytes: 64 << 10 },
-      );
-      try {
-        return parseGpuStatus(host.name, result.stdout, result.stderr, result.exitCode, fields, host.config.transport);
-      } catch (err) {
-        // Each refusal removes one name, so this ends; a refused index, name or uuid stays and fails.
-        if (!(err instanceof QueryFieldRefused) || !fields.includes(err.field) || profile.refused.has(err.field)) throw err;
-        profile.refused.add(err.field);
-        profile.gpuFields = chooseGpuFields(profile.accepted, profile.refused);
-        this.log.log(`nvidia-smi on host '${host.name}' does not know the field ${err.field}; it is reported as null there`);
-        if (st.sampler) this.stopSampler(st);
-      }
-    }
+  /** The driver refused a field: it is left out from now on, and the sampler restarts without it. */
+  private fieldRefused(host: Host, st: HostGpuState, field: string): void {
+    this.log.log(`nvidia-smi on host '${host.name}' does not know the field ${field}; it is reported as null there`);
+    if (st.sampler) this.stopSampler(st);
   }
 
   // ---- the sampler ------------------------------------------------------------------------------------
@@ -310,22 +261,24 @@ export class GpuService implements OnApplicationShutdown {
 
   /** Start the sampler again once no call waits for a channel (while sampling is still wanted). */
   private yieldChannel(host: Host, st: HostGpuState): void {
-    if (st.restartTimer || !this.samplingWanted(st)) return;
-    st.restartTimer = setTimeout(() => {
-      st.restartTimer = undefined;
-      if (this.samplingWanted(st)) this.ensureSampler(host, st);
-    }, YIELD_RECHECK_MS);
-    st.restartTimer.unref();
+    this.restartAfter(host, st, () => YIELD_RECHECK_MS);
   }
 
   private scheduleRestart(host: Host, st: HostGpuState): void {
+    this.restartAfter(host, st, () => {
+      const delay = st.restartDelayMs;
+      st.restartDelayMs = Math.min(delay * 2, RESTART_DELAY_MAX_MS);
+      return delay;
+    });
+  }
+
+  /** Start the sampler after `delay()` ms if sampling is still wanted then; one pending restart at a time. */
+  private restartAfter(host: Host, st: HostGpuState, delay: () => number): void {
     if (st.restartTimer || !this.samplingWanted(st)) return;
-    const delay = st.restartDelayMs;
-    st.restartDelayMs = Math.min(delay * 2, RESTART_DELAY_MAX_MS);
     st.restartTimer = setTimeout(() => {
       st.restartTimer = undefined;
       if (this.samplingWanted(st)) this.ensureSampler(host, st);
-    }, delay);
+    }, delay());
     st.restartTimer.unref();
   }
 

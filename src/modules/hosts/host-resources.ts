@@ -7,65 +7,39 @@
  * with two decimals (df -k gives KiB); the `_mb`/`_gb` suffixes name the unit, as in every other result.
  */
 import { AppError } from '../../common/errors.js';
+import { clip } from '../../common/text.js';
+import { framedScript, parseFramedSections, type FramedPart, type FramedSection } from '../../infra/framed-sections.js';
+import { shellQuote } from '../../infra/shell-quote.js';
 import type { DiskInfo, HostResourcesResult } from './dto/hosts.dto.js';
-import { clip, escapeRegExp } from '../../common/text.js';
 
 /** What the host reports; the response DTO adds the configured host name. */
 export type HostResources = Omit<HostResourcesResult, 'host'>;
 
-const MARK = '@@gpu-host-tools';
-
 /** Pseudo and image file systems that say nothing about free space (container layers, snaps, RAM). */
 export const EXCLUDED_FS_TYPES = ['tmpfs', 'devtmpfs', 'overlay', 'squashfs'] as const;
 
-const SECTIONS: Array<[name: string, command: string]> = [
+/** The parts, each with its stderr folded into its section so a failing one is quoted. */
+const PARTS: readonly FramedPart[] = [
   // uname -n is the kernel's host name, the same as hostname(1), and is in coreutils on every Linux.
-  ['hostname', 'uname -n'],
-  ['uptime', 'cat /proc/uptime'],
-  ['loadavg', 'cat /proc/loadavg'],
+  { name: 'hostname', command: 'uname -n' },
+  { name: 'uptime', command: 'cat /proc/uptime' },
+  { name: 'loadavg', command: 'cat /proc/loadavg' },
   // nproc counts the CPUs this process may use (affinity/cpusets); getconf is the fallback without coreutils.
-  ['cpus', 'nproc 2>/dev/null || getconf _NPROCESSORS_ONLN'],
-  ['meminfo', 'cat /proc/meminfo'],
+  { name: 'cpus', command: 'nproc 2>/dev/null || getconf _NPROCESSORS_ONLN' },
+  { name: 'meminfo', command: 'cat /proc/meminfo' },
   // -P: one line per file system, never wrapped; -k: 1024-byte blocks, whatever BLOCKSIZE says.
-  ['df', `df -P -k ${EXCLUDED_FS_TYPES.map((t) => `-x ${t}`).join(' ')}`],
+  { name: 'df', command: `df -P -k ${EXCLUDED_FS_TYPES.map((t) => `-x ${t}`).join(' ')}` },
 ];
-
-function buildScript(): string {
-  const parts = SECTIONS.map(
-    ([name, cmd]) => `echo "${MARK}:begin:${name}@@"; { ${cmd}; } 2>&1; printf "\\n${MARK}:end:${name}:%s@@\\n" "$?"`,
-  );
-  return ['LC_ALL=C', 'export LC_ALL', ...parts].join('; ');
-}
+const PART_NAMES = PARTS.map((p) => p.name);
 
 /**
  * The command for the host's shell. Wrapped in `sh -c` because the exec goes through the account's login
  * shell, which may not be a POSIX one (fish, tcsh).
  */
-export const HOST_RESOURCES_COMMAND = `sh -c ${shellQuote(buildScript())}`;
+export const HOST_RESOURCES_COMMAND = `sh -c ${shellQuote(`LC_ALL=C; export LC_ALL; ${framedScript(PARTS)}`)}`;
 
-function shellQuote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-interface Section {
-  text: string;
-  exitCode: number | null;
-}
-
-function sections(stdout: string): Map<string, Section> {
-  const out = new Map<string, Section>();
-  const re = new RegExp(
-    `${escapeRegExp(MARK)}:begin:([a-z]+)@@\\n([\\s\\S]*?)(?:\\n${escapeRegExp(MARK)}:end:\\1:(\\d+)@@|(?=${escapeRegExp(MARK)}:begin:)|$)`,
-    'g',
-  );
-  for (const m of stdout.matchAll(re)) {
-    out.set(m[1], { text: m[2], exitCode: m[3] === undefined ? null : Number(m[3]) });
-  }
-  return out;
-}
-
-function fail(host: string, what: string, section: Section | undefined, advice: string): AppError {
-  const line = section?.text
+function fail(host: string, what: string, section: FramedSection | undefined, advice: string): AppError {
+  const line = section?.stdout
     .split('\n')
     .map((l) => l.trim())
     .find((l) => l !== '');
@@ -76,10 +50,10 @@ function fail(host: string, what: string, section: Section | undefined, advice: 
 
 const LINUX = 'host_resources needs a Linux host with /proc and the coreutils df, uname and nproc';
 
-function need(host: string, all: Map<string, Section>, name: string, what: string): string {
+function need(host: string, all: Map<string, FramedSection>, name: string, what: string): string {
   const s = all.get(name);
-  if (s === undefined || s.exitCode !== 0 || s.text.trim() === '') throw fail(host, what, s, LINUX);
-  return s.text;
+  if (s === undefined || s.exitCode !== 0 || s.stdout.trim() === '') throw fail(host, what, s, LINUX);
+  return s.stdout;
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
@@ -147,7 +121,7 @@ export function parseMeminfo(text: string): Map<string, number> {
 
 /** Parse the output of HOST_RESOURCES_COMMAND. Throws AppError(503, 'HOST_ERROR') naming the part that failed. */
 export function parseHostResources(host: string, stdout: string): HostResources {
-  const all = sections(stdout);
+  const all = parseFramedSections(PART_NAMES, stdout);
   if (all.size === 0) {
     const line = stdout
       .split('\n')
@@ -185,7 +159,7 @@ export function parseHostResources(host: string, stdout: string): HostResources 
 
   // df exits 1 when one file system could not be read but still lists the others; only no data at all fails.
   const dfSection = all.get('df');
-  const disks = dfSection ? parseDf(dfSection.text) : [];
+  const disks = dfSection ? parseDf(dfSection.stdout) : [];
   if (disks.length === 0) throw fail(host, 'disk usage (df)', dfSection, LINUX);
 
   return {

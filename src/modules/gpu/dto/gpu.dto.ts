@@ -1,7 +1,5 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { HostInput } from '../../../common/host-input.dto.js';
+import { OptionalInt } from '../../../common/optional-int.js';
 
 export class GpuStatusInput extends HostInput {}
 
@@ -86,21 +84,11 @@ export class GpuStatusResult {
 
 export class GpuHistoryInput extends HostInput {
   /** Default 10, at most 1440. */
-  @ApiPropertyOptional({ type: 'integer' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1440)
+  @OptionalInt(1, 1440)
   window_minutes?: number;
 
   /** Only this GPU. */
-  @ApiPropertyOptional({ type: 'integer' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(255)
+  @OptionalInt(0, 255)
   gpu_index?: number;
 }
 

@@ -1,0 +1,48 @@
+/**
+ * A trivial command (`true`) through shell_exec against a raw ssh2 exec on a warm connection (no-delay and
+ * ssh2's default socket) and a new connection per call: the transport's own cost, without remote work.
+ */
+import { connectPerCall, httpShell, rawRun } from '../lib/probes.mjs';
+import { ms, ratioRow, row } from '../lib/rows.mjs';
+import { latency } from '../lib/rounds.mjs';
+import { statsByMethod } from '../lib/stats.mjs';
+
+export const exec = {
+  section: 'exec',
+
+  async run(ctx) {
+    const trivialRun = await latency(
+      [
+        ['http_shell_exec', httpShell(ctx, 'true', (b) => b.exit_code === 0 || b.exit_code === null)],
+        ['raw_nodelay', rawRun(ctx.raw.noDelay, 'true', () => true)],
+        ['raw_default', rawRun(ctx.raw.defaultSocket, 'true', () => true), 2],
+        ['connect_per_call', connectPerCall(ctx, 'true'), 3],
+      ],
+      { min: ctx.n(40, 12), max: ctx.n(150, 20), budgetMs: 15_000 * ctx.scale },
+    );
+    const ts = statsByMethod(trivialRun.samples);
+    ctx.log(
+      `exec 'true' p50 ms (${trivialRun.rounds} rounds): ${Object.entries(ts)
+        .map(([k, v]) => `${k} ${v.p50}`)
+        .join(', ')}`,
+    );
+    const raw = 'raw warm no-delay';
+    return {
+      rows: [
+        ratioRow("exec 'true': shell_exec HTTP p50", ts.http_shell_exec.p50, raw, ts.raw_nodelay.p50, '≤ 1.5×', 1.5),
+        ratioRow("exec 'true': raw warm default socket p50", ts.raw_default.p50, raw, ts.raw_nodelay.p50, '— (info)'),
+        // Measured is shell_exec, the ratio how many times slower connect-per-call is.
+        row(
+          "exec 'true': shell_exec HTTP vs connect-per-call",
+          ms(ts.http_shell_exec.p50),
+          `connect-per-call ${ms(ts.connect_per_call.p50)}`,
+          ts.connect_per_call.p50 / ts.http_shell_exec.p50,
+          '— (info)',
+          null,
+        ),
+      ],
+      raw: { trivial_exec_ms: trivialRun.samples },
+      summary: { trivial_exec: ts },
+    };
+  },
+};
