@@ -4,22 +4,17 @@
  * that can never be a path), never answered with a 500, and after each one the outside world is checked
  * byte for byte: nothing read, nothing written, nothing created, nothing deleted.
  *
- * Layout (root = <base>/ccpm):
- *   <base>/outside/secret.txt, <base>/outside/dir/    what must stay untouched
- *   <base>/ccpm-evil/secret.txt                       a sibling whose name starts with the root's
- *   <root>/link-out       -> <base>/outside/secret.txt
- *   <root>/dirlink-out    -> <base>/outside
- *   <root>/link-root      -> /
- *   <root>/loop1 <-> <root>/loop2
- *   <root>/dangling-out   -> <base>/outside/planted.txt (does not exist)
+ * Layout: the shared escape tree (test/support/jail-tree.ts), plus <base>/outside/dir/deep.txt,
+ * <root>/inside.txt, and a second outside directory elsewhere in the temp directory.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sharedSshd } from '../support/context.js';
-import { call, startServer, type RunningServer } from '../support/server.js';
+import { call, sshEnv, startServer, type RunningServer } from '../support/server.js';
 import { snapshot } from '../support/tree-snapshot.js';
+import { makeJailTree } from '../support/jail-tree.js';
 
 const KEY = 'full-key-0123456789abcdef';
 
@@ -38,36 +33,13 @@ describe.each(['ssh', 'local'] as const)('escaping the files root over the %s tr
 
   beforeAll(async () => {
     base = mkdtempSync(path.join(os.tmpdir(), `ght-escape-${transport}-`));
-    root = path.join(base, 'ccpm');
-    outside = path.join(base, 'outside');
-    evil = path.join(base, 'ccpm-evil');
+    ({ root, outside, evil } = makeJailTree(base));
     elsewhere = mkdtempSync(path.join(os.tmpdir(), `ght-escape-elsewhere-`));
-    mkdirSync(path.join(root, 'sub'), { recursive: true });
-    mkdirSync(path.join(outside, 'dir'), { recursive: true });
-    mkdirSync(evil);
+    mkdirSync(path.join(outside, 'dir'));
     writeFileSync(path.join(root, 'inside.txt'), 'inside\n');
-    writeFileSync(path.join(outside, 'secret.txt'), 'outside secret\n');
     writeFileSync(path.join(outside, 'dir', 'deep.txt'), 'deep secret\n');
-    writeFileSync(path.join(evil, 'secret.txt'), 'evil secret\n');
     writeFileSync(path.join(elsewhere, 'secret.txt'), 'elsewhere secret\n');
-    symlinkSync(path.join(outside, 'secret.txt'), path.join(root, 'link-out'));
-    symlinkSync(outside, path.join(root, 'dirlink-out'));
-    symlinkSync('/', path.join(root, 'link-root'));
-    symlinkSync(path.join(root, 'loop2'), path.join(root, 'loop1'));
-    symlinkSync(path.join(root, 'loop1'), path.join(root, 'loop2'));
-    symlinkSync(path.join(outside, 'planted.txt'), path.join(root, 'dangling-out'));
-
-    const s = sharedSshd();
-    const hostEnv: Record<string, string> =
-      transport === 'ssh'
-        ? {
-            SSH_HOST: s.host,
-            SSH_PORT: String(s.port),
-            SSH_USER: s.username,
-            SSH_PRIVATE_KEY_PATH: s.privateKeyPath,
-            SSH_KNOWN_HOSTS: s.knownHostsPath,
-          }
-        : {};
+    const hostEnv = transport === 'ssh' ? sshEnv(sharedSshd()) : {};
     server = await startServer({ ...hostEnv, HOST_NAME: 'whisper', FILES_ROOT: root, API_KEY: KEY });
     before = { ...snapshot(outside), ...snapshot(evil), ...snapshot(elsewhere) };
   });

@@ -27,7 +27,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedSshd } from '../support/context.js';
 import { connectMcp } from '../support/mcp-client.js';
-import { call, startServer, type RunningServer } from '../support/server.js';
+import { call, sshEnv, startServer, type RunningServer } from '../support/server.js';
 
 const FULL = 'full-key-0123456789abcdef';
 const READ = 'read-key-0123456789abcdef';
@@ -41,18 +41,7 @@ function expectError(res: { status: number; body: any }, status: number, code: s
   expect(res.body.message).not.toMatch(/\n\s+at /);
 }
 
-function hostEnv(transport: 'ssh' | 'local'): Record<string, string> {
-  if (transport === 'local') return { HOST_NAME: 'whisper' };
-  const s = sharedSshd();
-  return {
-    HOST_NAME: 'whisper',
-    SSH_HOST: s.host,
-    SSH_PORT: String(s.port),
-    SSH_USER: s.username,
-    SSH_PRIVATE_KEY_PATH: s.privateKeyPath,
-    SSH_KNOWN_HOSTS: s.knownHostsPath,
-  };
-}
+const hostEnv = (transport: 'ssh' | 'local') => (transport === 'ssh' ? sshEnv(sharedSshd()) : { HOST_NAME: 'whisper' });
 
 describe.each(['ssh', 'local'] as const)('files over the %s transport', (transport) => {
   let server: RunningServer;

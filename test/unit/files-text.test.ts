@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { asText, Glob, toPage } from '../../src/modules/files/text.js';
+import { asText, decodeBase64, Glob, toPage } from '../../src/modules/files/text.js';
 
 describe('toPage', () => {
   it('splits any text into pages that decode to the original, whatever the page size', () => {
@@ -148,5 +148,36 @@ describe('Glob', () => {
     expect(performance.now() - started).toBeLessThan(2000);
     expect(results).toEqual(hostile.flatMap((pattern) => names.map((name) => reference(pattern, name))));
     expect(results.filter(Boolean)).toHaveLength(1); // 'ab' repeated ends in b and has the a's
+  });
+});
+
+describe('decodeBase64', () => {
+  it('decodes standard base64, padded or not, ignoring whitespace', () => {
+    const bytes = Buffer.from([0, 1, 2, 250, 251, 252, 253, 254, 255]);
+    const b64 = bytes.toString('base64');
+    expect(decodeBase64(b64)).toEqual(bytes);
+    expect(decodeBase64(b64.replace(/=+$/, ''))).toEqual(bytes);
+    expect(decodeBase64(` ${b64.slice(0, 4)}\n${b64.slice(4)}\t`)).toEqual(bytes);
+    expect(decodeBase64('')).toEqual(Buffer.alloc(0));
+    expect(decodeBase64('aGk')).toEqual(Buffer.from('hi'));
+  });
+
+  it.each([
+    ['a character outside the alphabet', 'aGk*'],
+    ['URL-safe base64', '-_-_'],
+    ['a lone trailing character', 'aGVsbG8'.slice(0, 5)],
+    ['padding in the middle', 'aG==aGk='],
+    ['too much padding', 'aGk==='],
+    ['padding that does not complete a quad', 'aG='],
+  ])('refuses %s, where Buffer.from would silently drop bytes', (_what, text) => {
+    expect(decodeBase64(text)).toBeNull();
+  });
+
+  it('round-trips any bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        expect(decodeBase64(Buffer.from(bytes).toString('base64'))).toEqual(Buffer.from(bytes));
+      }),
+    );
   });
 });

@@ -114,8 +114,13 @@ export interface FileSystem {
 
 const S_IFMT = 0o170000;
 
+/** FileStats from a full st_mode (type bits + permissions), as both adapters receive it. */
+export function fileStatsOf(stMode: number, size: number, mtimeMs: number): FileStats {
+  return { type: fileTypeOfMode(stMode), size, mode: stMode & 0o7777, mtimeMs };
+}
+
 /** The FileType of a full st_mode (type bits + permissions). */
-export function fileTypeOfMode(mode: number): FileType {
+function fileTypeOfMode(mode: number): FileType {
   switch (mode & S_IFMT) {
     case 0o100000:
       return 'file';

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   FsError,
-  fileTypeOfMode,
+  fileStatsOf,
   type DirEntry,
   type DirListing,
   type FileStats,
@@ -49,7 +49,7 @@ async function fsCall<T>(op: string, p: string, fn: () => Promise<T>): Promise<T
 }
 
 function toStats(s: Stats): FileStats {
-  return { type: fileTypeOfMode(s.mode), size: s.size, mode: s.mode & 0o7777, mtimeMs: s.mtimeMs };
+  return fileStatsOf(s.mode, s.size, s.mtimeMs);
 }
 
 /** link(2) cannot make this rename exclusive: a directory, or a file system without hard links. */

@@ -18,7 +18,16 @@
  *
  * Refusals are 403 PATH_OUTSIDE_ROOT whether or not the outside path exists, so the answer is no oracle
  * for what is outside. A check that cannot be completed refuses; it never falls back to a looser one.
- * What this cannot close on its own is a race: see the README ("What the jail cannot stop").
+ *
+ * What a check cannot close on its own is the race between check and use: SFTP cannot open a name
+ * relative to a directory handle, so someone writing inside the root at the same moment could swap a
+ * checked directory for a symlink before the operation uses the path. The adapters narrow it (new files
+ * are created with O_EXCL, which never follows a link; a replace is a rename, which replaces a link
+ * rather than following it); only the host can close it, by confining the account (a chrooted,
+ * SFTP-only account for the file tools).
+ *
+ * Kept as one file, over 300 lines: these are all the rules that decide what a path may reach, and
+ * they are reviewed together; splitting them would hide one from another.
  */
 import path from 'node:path';
 import { AppError, badRequest, forbidden, notFound } from '../../common/errors.js';
@@ -144,19 +153,11 @@ export class PathJail {
     const root = await this.root();
     const abs = await this.absolute(input);
     this.assertNotProtectedLexically(root, input, abs);
-    let r: Resolved;
-    try {
-      r = await this.fs.resolve(abs);
-    } catch (err) {
-      if (!isFsError(err, ...UNRESOLVED)) throw err;
-      const { ancestor, missing } = await this.locateMissing(root, input, abs);
-      throw notFound(
-        'FILE_NOT_FOUND',
-        ancestor.stats.type === 'directory'
-          ? `No file or directory ${posix.join(ancestor.path, ...missing)} on host '${this.host}'; use files_list on ${ancestor.path} to see what is there.`
-          : `No file or directory ${quote(input)} on host '${this.host}': ${ancestor.path} is a file, not a directory; use files_list to see what is there.`,
-      );
-    }
+    const r = await this.resolveOrNotFound(root, input, abs, (ancestor, missing) =>
+      ancestor.stats.type === 'directory'
+        ? `No file or directory ${posix.join(ancestor.path, ...missing)} on host '${this.host}'; use files_list on ${ancestor.path} to see what is there.`
+        : `No file or directory ${quote(input)} on host '${this.host}': ${ancestor.path} is a file, not a directory; use files_list to see what is there.`,
+    );
     this.assertInside(root, input, r.path);
     this.assertNotProtected(input, r.path);
     return r;
@@ -197,17 +198,13 @@ export class PathJail {
     // A move or delete of ".config" would take ".config/gh" out of protection with it.
     this.assertNotProtectedLexically(root, input, abs, true);
     const parentAbs = posix.dirname(abs);
-    let parent: Resolved;
-    try {
-      parent = await this.fs.resolve(parentAbs);
-    } catch (err) {
-      if (!isFsError(err, ...UNRESOLVED)) throw err;
-      const { ancestor, missing } = await this.locateMissing(root, input, parentAbs);
-      throw notFound(
-        'FILE_NOT_FOUND',
+    const parent = await this.resolveOrNotFound(
+      root,
+      input,
+      parentAbs,
+      (ancestor, missing) =>
         `No directory ${posix.join(ancestor.path, ...missing)} on host '${this.host}'${allowMissing ? '; create it first with files_mkdir' : ''}; use files_list on ${ancestor.path} to see what is there.`,
-      );
-    }
+    );
     this.assertInside(root, input, parent.path);
     if (parent.stats.type !== 'directory') {
       throw notFound(
@@ -241,6 +238,25 @@ export class PathJail {
       this.assertNotProtected(input, target.path);
     }
     return { path: p, stats };
+  }
+
+  /**
+   * `abs` resolved, or 404 FILE_NOT_FOUND with the message `describe` makes from the deepest ancestor
+   * that exists (checked to be inside) and the names below it.
+   */
+  private async resolveOrNotFound(
+    root: string,
+    input: string,
+    abs: string,
+    describe: (ancestor: Resolved, missing: string[]) => string,
+  ): Promise<Resolved> {
+    try {
+      return await this.fs.resolve(abs);
+    } catch (err) {
+      if (!isFsError(err, ...UNRESOLVED)) throw err;
+      const { ancestor, missing } = await this.locateMissing(root, input, abs);
+      throw notFound('FILE_NOT_FOUND', describe(ancestor, missing));
+    }
   }
 
   /** 403 unless `resolved` is inside the root. */

@@ -1,5 +1,5 @@
 /**
- * Pure helpers for files_read pages and files_search patterns.
+ * Pure helpers for files_read pages, files_write's base64 content and files_search patterns.
  */
 import { utf8Boundary } from '../../common/text.js';
 
@@ -37,6 +37,14 @@ export function toPage(bytes: Buffer, atEnd: boolean): Page {
     if (text !== null) return { content: text, encoding: 'utf-8', length: cut };
   }
   return { content: bytes.toString('base64'), encoding: 'base64', length: bytes.length };
+}
+
+/** Strict base64 (padding optional, whitespace ignored), or null. No grouped regex: content is up to 14 MB. */
+export function decodeBase64(content: string): Buffer | null {
+  const compact = content.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) return null;
+  if (compact.endsWith('=') && compact.length % 4 !== 0) return null;
+  return Buffer.from(compact, 'base64');
 }
 
 type GlobToken =

@@ -1,45 +1,30 @@
 /**
- * PathJail over both real adapters: node:fs and OpenSSH's sftp-server. The fixture has a root, a sibling
- * whose name starts with the root's, and an outside directory, plus every kind of symlink that has been
- * used to escape a jail like this one.
+ * PathJail over both real adapters: node:fs and OpenSSH's sftp-server. The fixture is the shared escape
+ * layout (test/support/jail-tree.ts: a root, a sibling whose name starts with the root's, an outside
+ * directory and the links that lead out), plus links that stay inside.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../src/common/errors.js';
 import type { FileSystem } from '../../src/infra/files/file-system.js';
 import { LocalFileSystem } from '../../src/infra/files/local-file-system.js';
-import { SftpFileSystem } from '../../src/infra/files/sftp-file-system.js';
 import { PathJail } from '../../src/modules/files/path-jail.js';
 import { sharedSshd } from '../support/context.js';
+import { appErrorOfAsync } from '../support/errors.js';
+import { makeJailTree } from '../support/jail-tree.js';
+import { sftpFileSystem } from '../support/sftp.js';
 
-let client: Client | undefined;
-afterAll(() => client?.end());
+let closeSftp: (() => void) | undefined;
+afterAll(() => closeSftp?.());
 
 async function sftpFs(): Promise<FileSystem> {
-  const s = sharedSshd();
-  client = new Client();
-  const c = client;
-  await new Promise<void>((resolve, reject) => {
-    c.once('ready', () => resolve())
-      .once('error', reject)
-      .connect({ host: s.host, port: s.port, username: s.username, privateKey: readFileSync(s.privateKeyPath) });
-  });
-  const sftp = await new Promise<import('ssh2').SFTPWrapper>((resolve, reject) => c.sftp((err, w) => (err ? reject(err) : resolve(w))));
-  return new SftpFileSystem({ sftp: async () => sftp, address: 'test' });
+  const session = await sftpFileSystem(sharedSshd());
+  closeSftp = session.close;
+  return session.fs;
 }
 
-async function refusal(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    if (!(err instanceof AppError)) throw err;
-    return err;
-  }
-  throw new Error('expected a refusal');
-}
+const refusal = appErrorOfAsync;
 
 describe.each(['local', 'sftp'] as const)('PathJail over %s', (kind) => {
   let base: string;
@@ -50,22 +35,10 @@ describe.each(['local', 'sftp'] as const)('PathJail over %s', (kind) => {
   beforeAll(async () => {
     fs = kind === 'local' ? new LocalFileSystem() : await sftpFs();
     base = mkdtempSync(path.join(os.tmpdir(), `ght-jail-${kind}-`));
-    root = path.join(base, 'ccpm');
-    const out = path.join(base, 'outside');
-    mkdirSync(path.join(root, 'sub'), { recursive: true });
-    mkdirSync(out);
-    mkdirSync(path.join(base, 'ccpm-evil'));
+    ({ root } = makeJailTree(base));
     writeFileSync(path.join(root, 'file.txt'), 'inside\n');
-    writeFileSync(path.join(out, 'secret.txt'), 'secret\n');
-    writeFileSync(path.join(base, 'ccpm-evil', 'secret.txt'), 'evil\n');
     symlinkSync(path.join(root, 'file.txt'), path.join(root, 'link-inside'));
     symlinkSync('sub', path.join(root, 'relative-dirlink'));
-    symlinkSync(path.join(out, 'secret.txt'), path.join(root, 'link-out'));
-    symlinkSync(out, path.join(root, 'dirlink-out'));
-    symlinkSync('/', path.join(root, 'link-root'));
-    symlinkSync(path.join(root, 'loop2'), path.join(root, 'loop1'));
-    symlinkSync(path.join(root, 'loop1'), path.join(root, 'loop2'));
-    symlinkSync(path.join(out, 'new.txt'), path.join(root, 'dangling-out'));
     symlinkSync(path.join(root, 'nothing'), path.join(root, 'dangling-in'));
     symlinkSync(root, path.join(root, 'self'));
     symlinkSync(root, path.join(base, 'root-alias'));

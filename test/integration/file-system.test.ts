@@ -17,28 +17,14 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, type SFTPWrapper } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsError, type FileSystem } from '../../src/infra/files/file-system.js';
 import { LocalFileSystem } from '../../src/infra/files/local-file-system.js';
-import { SftpFileSystem } from '../../src/infra/files/sftp-file-system.js';
 import { sharedSshd } from '../support/context.js';
+import { sftpFileSystem } from '../support/sftp.js';
 
-let client: Client | undefined;
-
-async function openSftp(): Promise<SFTPWrapper> {
-  const s = sharedSshd();
-  client = new Client();
-  const c = client;
-  await new Promise<void>((resolve, reject) => {
-    c.once('ready', () => resolve())
-      .once('error', reject)
-      .connect({ host: s.host, port: s.port, username: s.username, privateKey: readFileSync(s.privateKeyPath) });
-  });
-  return new Promise((resolve, reject) => c.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
-}
-
-afterAll(() => client?.end());
+let closeSftp: (() => void) | undefined;
+afterAll(() => closeSftp?.());
 
 async function fsCode(p: Promise<unknown>): Promise<string> {
   try {
@@ -57,8 +43,9 @@ describe.each(['local', 'sftp'] as const)('FileSystem over %s', (kind) => {
   beforeAll(async () => {
     if (kind === 'local') fs = new LocalFileSystem();
     else {
-      const sftp = await openSftp();
-      fs = new SftpFileSystem({ sftp: async () => sftp, address: 'test' });
+      const session = await sftpFileSystem(sharedSshd());
+      fs = session.fs;
+      closeSftp = session.close;
     }
   });
 
