@@ -200,7 +200,7 @@ export function killChannel(channel: ClientChannel): void {
  * sent EOF (it checks `writable`), and exec() sends EOF at once to close the command's stdin; the
  * request is still valid SSH after EOF (EOF only ends our data direction) and sshd honours it. So go to
  * the protocol object directly while the channel is open or half-closed, as channel.signal() itself does
- * (ssh2 1.17; the ssh-transport integration test fails if that internal moves).
+ * (ssh2 1.17; the transport contract tests of timeouts and aborts fail if that internal moves).
  */
 function sendSignal(channel: ClientChannel, name: string): void {
   const ch = channel as unknown as {
