@@ -12,7 +12,7 @@ import path from 'node:path';
 import { call, startServer, type RunningServer } from '../support/server.js';
 import { freePort, startSshd, type Sshd } from '../support/sshd.js';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.js';
-import { sleep } from '../support/waiting.js';
+import { sleep, timed } from '../support/waiting.js';
 
 const FULL = 'full-key-0123456789abcdef';
 /** What the YAML below sets for every ssh host; the timeout tests measure against it. */
@@ -44,12 +44,6 @@ function sample(text: string, name: string, labels: Record<string, string>): num
     if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
-}
-
-async function timed<T>(p: Promise<T>): Promise<{ value: T; ms: number }> {
-  const start = performance.now();
-  const value = await p;
-  return { value, ms: performance.now() - start };
 }
 
 describe('faults: SSH host and Ollama going away, hanging and coming back', () => {

@@ -4,20 +4,14 @@
  * pays for finding the wedge and still succeeds; the next one is as quick as ever.
  */
 import { rmSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedSshd } from '../support/context.js';
 import { privateNvidiaSmi } from '../support/fake-nvidia-smi.js';
 import { startFreezableProxy, type FreezableProxy } from '../support/freezable-proxy.js';
 import { call, startServer, type RunningServer } from '../support/server.js';
+import { timed } from '../support/waiting.js';
 
 const KEY = 'wedge-key-0123456789abcdef';
-
-async function timed<T>(p: Promise<T>): Promise<{ value: T; ms: number }> {
-  const t0 = performance.now();
-  const value = await p;
-  return { value, ms: performance.now() - t0 };
-}
 
 describe('e2e: gpu_status and shell_exec on a wedged SSH connection', () => {
   let proxy: FreezableProxy;

@@ -10,27 +10,20 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { OllamaClient, type OllamaClientOptions } from '../../src/infra/ollama/ollama-client.js';
 import { OllamaAbortError } from '../../src/infra/ollama/ollama-errors.js';
 import type { OllamaProgress } from '../../src/infra/ollama/ollama-wire-types.js';
-import { SshTransport } from '../../src/infra/ssh/ssh-transport.js';
+import type { SshTransport } from '../../src/infra/ssh/ssh-transport.js';
 import type { ExecOptions } from '../../src/infra/transport.js';
 import { sharedSshd } from '../support/context.js';
 import { appErrorOfAsync } from '../support/errors.js';
 import { cancelledPull } from '../support/cancelled-pull.js';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.js';
 import { socketOwners } from '../support/socket-owner.js';
+import { sshTransportTo } from '../support/ssh-transport.js';
 import { freePort, startSshd, type Sshd, type SshdInfo } from '../support/sshd.js';
 
 const execDefaults: ExecOptions = { timeoutMs: 10_000, maxStdoutBytes: 65536, maxStderrBytes: 65536 };
 
 function transportFor(s: SshdInfo, port = s.port): SshTransport {
-  return new SshTransport({
-    name: 'whisper',
-    host: s.host,
-    port,
-    username: s.username,
-    privateKeyPath: s.privateKeyPath,
-    knownHostsPath: s.knownHostsPath,
-    connectTimeoutMs: 5_000,
-  });
+  return sshTransportTo(s, { name: 'whisper', port });
 }
 
 /** The client as the host registry builds it for an ssh host with the tunnel on. */

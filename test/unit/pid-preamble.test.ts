@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { PidPreamble, withPidPreamble } from '../../src/infra/ssh/pid-preamble.js';
-import { ChannelLimiter } from '../../src/infra/ssh/channel-limiter.js';
 
 function run(chunks: string[]): { pid: number | undefined; out: string } {
   const p = new PidPreamble();
@@ -29,33 +28,5 @@ describe('PidPreamble', () => {
 
   it('builds a command whose first output line is the shell pid', () => {
     expect(withPidPreamble('ls')).toBe(`printf '__ght_pid__=%s\\n' "$$"\nls`);
-  });
-});
-
-describe('ChannelLimiter', () => {
-  it('never lets more than capacity run, serves in order, and drops aborted waiters', async () => {
-    const lim = new ChannelLimiter(2);
-    const r1 = await lim.acquire();
-    const r2 = await lim.acquire();
-    const order: number[] = [];
-    const p3 = lim.acquire().then((r) => (order.push(3), r));
-    const ac = new AbortController();
-    const p4 = lim.acquire(ac.signal);
-    const p5 = lim.acquire().then((r) => (order.push(5), r));
-    expect(lim.inUse).toBe(2);
-    expect(lim.waiting).toBe(3);
-    ac.abort(new Error('gave up'));
-    await expect(p4).rejects.toThrow('gave up');
-    expect(lim.waiting).toBe(2);
-    r1();
-    r1(); // a second release of the same slot must not free another
-    const r3 = await p3;
-    expect(lim.inUse).toBe(2);
-    r2();
-    const r5 = await p5;
-    expect(order).toEqual([3, 5]);
-    r3();
-    r5();
-    expect(lim.inUse).toBe(0);
   });
 });

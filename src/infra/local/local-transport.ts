@@ -52,7 +52,9 @@ export class LocalTransport implements HostTransport {
         new AppError(503, 'HOST_UNREACHABLE', 'The local transport is shut down; restart the server to run commands again.'),
       );
     }
-    options.signal?.throwIfAborted();
+    // A rejection, not a throw: callers that hold the promise without awaiting it at once (a race, a
+    // Promise.all) must see the abort the way the ssh transport reports it.
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     return new Promise<ExecResult>((resolve, reject) => {
       // A cwd that does not exist is reported like the ssh transport does (the shell's cd error and exit
       // status 1), not as spawn's ENOENT, which would read as if /bin/sh were missing.

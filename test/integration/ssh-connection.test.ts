@@ -1,5 +1,6 @@
 /**
- * A wedged connection: the network path to the host goes silent without closing (no RST, no FIN). The
+ * The wedge probe of a live connection (src/infra/ssh/ssh-connection.ts), through SshTransport. A wedged
+ * connection: the network path to the host goes silent without closing (no RST, no FIN). The
  * transport talks to the shared test sshd through test/support/freezable-proxy.ts, which freezes the live
  * connection and still passes new ones. Each test uses the transport's default wedge timings (3 s of
  * silence, then a 5 s keepalive probe), so the durations asserted and printed are the ones users get.
@@ -7,16 +8,17 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SftpFileSystem } from '../../src/infra/files/sftp-file-system.js';
-import { SshTransport } from '../../src/infra/ssh/ssh-transport.js';
+import type { SshTransport } from '../../src/infra/ssh/ssh-transport.js';
 import { shellQuote } from '../../src/infra/shell-quote.js';
 import type { ExecOptions } from '../../src/infra/transport.js';
 import { appErrorOfAsync as appErrorOf } from '../support/errors.js';
 import { sharedSshd } from '../support/context.js';
 import { startFreezableProxy, type FreezableProxy } from '../support/freezable-proxy.js';
+import { sshTransportVia } from '../support/ssh-transport.js';
 import type { SshdInfo } from '../support/sshd.js';
+import { timed } from '../support/waiting.js';
 
 const opts = (timeoutMs = 20_000): ExecOptions => ({ timeoutMs, maxStdoutBytes: 65536, maxStderrBytes: 65536 });
 
@@ -32,16 +34,7 @@ afterEach(async () => {
 
 async function setup(): Promise<{ proxy: FreezableProxy; t: SshTransport; dir: string }> {
   const proxy = await startFreezableProxy(sshd);
-  const t = new SshTransport({
-    name: 'wedge',
-    host: proxy.host,
-    port: proxy.port,
-    username: sshd.username,
-    privateKeyPath: sshd.privateKeyPath,
-    // The proxy's port is not in known_hosts; the pin is the same host key.
-    hostKeyFingerprint: sshd.hostKeyFingerprint,
-    connectTimeoutMs: 5_000,
-  });
+  const t = sshTransportVia(proxy, sshd, { name: 'wedge' });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ght-wedge-'));
   cleanups.push(
     () => rm(dir, { recursive: true, force: true }),
@@ -49,12 +42,6 @@ async function setup(): Promise<{ proxy: FreezableProxy; t: SshTransport; dir: s
     () => t.close(),
   );
   return { proxy, t, dir };
-}
-
-async function timed<T>(p: Promise<T>): Promise<{ value: T; ms: number }> {
-  const t0 = performance.now();
-  const value = await p;
-  return { value, ms: performance.now() - t0 };
 }
 
 /** A command that appends one line to `file` and prints it: how many times it really ran is countable. */

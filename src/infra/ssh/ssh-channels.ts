@@ -1,0 +1,211 @@
+/**
+ * Opening channels on a live connection: exec sessions (refused opens retried, an open lost with the
+ * connection told apart from one whose command may have run), the SFTP session and direct-tcpip
+ * forwarded connections. Each open waits for an answer, so a silent connection is probed (SshConnection).
+ * How many exec channels are open at once is the ChannelLimiter's business (channel-limiter.ts).
+ */
+import type { Duplex } from 'node:stream';
+import type { ClientChannel, SFTPWrapper } from 'ssh2';
+import { formatSeconds } from '../../common/text.js';
+import type { SshConnection } from './ssh-connection.js';
+import { channelOpenError, droppedBeforeStart, droppedDuringExec, forwardOpenError, ForwardError, type SshTarget } from './ssh-errors.js';
+import { TunnelSocket } from './tunnel-socket.js';
+
+/**
+ * Retries of a refused channel open: the first ones at once (sshd has usually freed the session by the
+ * time the refusal arrives, one round trip later), then 20, 40, 80, 160, 320 ms apart (about 0.6 s).
+ */
+const OPEN_RETRIES_AT_ONCE = 10;
+const OPEN_RETRIES = OPEN_RETRIES_AT_ONCE + 5;
+const retryableOpenFailures = new WeakSet<object>();
+
+/** The open of an exec channel was never confirmed when the connection went away: the command did not run. */
+const notStartedDrops = new WeakSet<object>();
+
+/** True for an error of openExec meaning the command never reached the host (safe to run again). */
+export function isNotStartedDrop(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && notStartedDrops.has(err);
+}
+
+/**
+ * sshd frees a closed session only in its next cleanup pass, so an open that follows a close on the
+ * same connection can briefly find MaxSessions still taken ("open failed") even though we hold fewer
+ * channels than that. Such refusals are retried, at once and then with a short backoff, before they
+ * count. Sleeping after every refusal would idle the channel slot for longer than sshd needs.
+ */
+export async function openExecRetrying(
+  conn: SshConnection,
+  target: SshTarget,
+  command: string,
+  signal: AbortSignal,
+): Promise<ClientChannel> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await openExec(conn, target, command);
+    } catch (err) {
+      if (!retryableOpenFailures.has(err as object) || attempt >= OPEN_RETRIES || !conn.alive || signal.aborted) {
+        throw err;
+      }
+      if (attempt >= OPEN_RETRIES_AT_ONCE) await new Promise((r) => setTimeout(r, 20 * 2 ** (attempt - OPEN_RETRIES_AT_ONCE)));
+    }
+  }
+}
+
+function openExec(conn: SshConnection, target: SshTarget, command: string): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    const answered = conn.awaitReply();
+    try {
+      conn.client.exec(command, (err, channel) => {
+        answered();
+        if (err) {
+          if (!conn.alive) {
+            // ssh2 answers a channel open still unconfirmed at the drop with this error; once the channel
+            // is open, the exec request that follows fails with "Unable to exec" instead, and then the
+            // command may have started.
+            if (err.message === 'No response from server') {
+              const notStarted = droppedBeforeStart(target);
+              notStartedDrops.add(notStarted);
+              return reject(notStarted);
+            }
+            return reject(droppedDuringExec(target));
+          }
+          const refused = channelOpenError(target, err.message);
+          retryableOpenFailures.add(refused);
+          return reject(refused);
+        }
+        resolve(channel);
+      });
+    } catch (err) {
+      answered();
+      // ssh2 throws "Not connected" synchronously when the socket went away under us: nothing was sent.
+      conn.markDead((err as Error).message);
+      const notStarted = droppedBeforeStart(target);
+      notStartedDrops.add(notStarted);
+      reject(notStarted);
+    }
+  });
+}
+
+/** The connection's SFTP session; opened once and re-opened after a reconnect (a new connection). */
+export function openSftp(conn: SshConnection, target: SshTarget, timeoutMs: number): Promise<SFTPWrapper> {
+  if (!conn.sftp) {
+    const opening = new Promise<SFTPWrapper>((resolve, reject) => {
+      const answered = conn.awaitReply();
+      const timer = setTimeout(() => {
+        answered();
+        reject(channelOpenError(target, `no SFTP session within ${timeoutMs} ms`));
+      }, timeoutMs);
+      try {
+        conn.client.sftp((err, sftp) => {
+          answered();
+          clearTimeout(timer);
+          if (err) return reject(channelOpenError(target, `SFTP: ${err.message}`));
+          sftp.on('close', () => {
+            if (conn.sftp === opening) conn.sftp = undefined;
+          });
+          resolve(sftp);
+        });
+      } catch (err) {
+        answered();
+        clearTimeout(timer);
+        reject(channelOpenError(target, (err as Error).message));
+      }
+    });
+    conn.sftp = opening;
+    // A failed open must not stay cached: the next caller tries again.
+    opening.catch(() => {
+      if (conn.sftp === opening) conn.sftp = undefined;
+    });
+  }
+  return conn.sftp;
+}
+
+/**
+ * A TCP connection from the SSH host to `host:port` (as that host sees them) over a direct-tcpip
+ * channel, as a socket for an http.Agent. Rejects with a ForwardError when the channel is refused,
+ * silent for timeoutMs or lost with the connection; the socket is destroyed with one if the connection
+ * drops later.
+ */
+export async function openForward(conn: SshConnection, target: SshTarget, host: string, port: number, timeoutMs: number): Promise<Duplex> {
+  const dest = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const lost = () => new ForwardError('SSH_CONNECTION_DROPPED', `the SSH connection to ${target.address} dropped`, target.address);
+  const channel = await new Promise<ClientChannel>((resolve, reject) => {
+    let settled = false;
+    // The open waits for an answer: a silent connection is probed and dropped like one under an exec.
+    const answered = conn.awaitReply();
+    const settle = (err: Error | undefined, ch?: ClientChannel) => {
+      if (settled) {
+        // Opened after we gave up on it: let go of it.
+        ch?.close();
+        return;
+      }
+      settled = true;
+      answered();
+      clearTimeout(timer);
+      conn.onDrop.delete(onDrop);
+      if (err) reject(err);
+      else resolve(ch!);
+    };
+    // A wedged connection (no RST, no FIN) answers nothing: bound the wait like an exec channel open.
+    const timer = setTimeout(
+      () =>
+        settle(
+          new ForwardError(
+            'SSH_FORWARD_TIMEOUT',
+            `${target.address} did not open a forwarded connection to ${dest} within ${formatSeconds(timeoutMs)}`,
+            target.address,
+          ),
+        ),
+      timeoutMs,
+    );
+    const onDrop = () => settle(lost());
+    conn.onDrop.add(onDrop);
+    try {
+      // The originator address and port are informational (sshd logs them); nothing listens there.
+      conn.client.forwardOut('127.0.0.1', 0, host, port, (err, ch) => {
+        if (err) {
+          const e = err as Error & { reason?: unknown };
+          const description = e.message.replace(/^\(SSH\) Channel open failure: /, '');
+          return settle(conn.alive ? forwardOpenError(target, dest, e.reason, description) : lost());
+        }
+        settle(undefined, ch);
+      });
+    } catch (err) {
+      // ssh2 throws "Not connected" synchronously when the socket went away under us.
+      conn.markDead((err as Error).message);
+      settle(lost());
+    }
+  });
+  const socket = new TunnelSocket(channel, () => (conn.alive ? undefined : lost()));
+  const onDrop = () => socket.destroy(lost());
+  conn.onDrop.add(onDrop);
+  socket.once('close', () => conn.onDrop.delete(onDrop));
+  return socket;
+}
+
+/** Race `p` against `signal`; `onLate` gets `p` when the signal won, to clean up what it yields later. */
+export function abortable<T>(p: Promise<T>, signal: AbortSignal, onLate?: (p: Promise<T>) => void): Promise<T> {
+  if (signal.aborted) {
+    onLate?.(p);
+    p.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      onLate?.(p);
+      p.catch(() => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
