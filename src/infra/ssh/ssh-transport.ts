@@ -13,7 +13,7 @@ import type { ExecOptions, ExecResult, HostTransport, TransportStatus } from '..
 import { ChannelLimiter } from './channel-limiter.js';
 import { withPidPreamble } from './pid-preamble.js';
 import { abortable, isNotStartedDrop, openExecRetrying, openForward, openSftp } from './ssh-channels.js';
-import { SshConnectionPool } from './ssh-connection-pool.js';
+import { SshConnectionPool, type Slot } from './ssh-connection-pool.js';
 import type { SshConnection } from './ssh-connection.js';
 import { notStartedInTime, transportClosed, type SshTarget } from './ssh-errors.js';
 import { killChannel, ProcessGroupReaper, runOnChannel } from './ssh-exec.js';
@@ -191,7 +191,8 @@ export class SshTransport implements HostTransport {
       release = await this.limiter.acquire(preStart.signal);
       // The limiter holds the total; the channels go to the first connection with one free, so a
       // second connection is dialled only once the first has all its channels busy.
-      const slot = this.pool.slots.find((sl) => sl.active < this.channelsPerConnection)!;
+      // (Right after a refusal lowered a limit the counts may not add up for a moment: take the warm one.)
+      const slot = this.pool.slots.find((sl) => sl.active < this.execLimit(sl)) ?? this.pool.slots[0]!;
       slot.active++;
       const releaseSlot = release;
       release = () => {
@@ -204,7 +205,8 @@ export class SshTransport implements HostTransport {
         conn = await abortable(this.pool.connection(slot), preStart.signal);
         waitingFor = 'the session channel to open';
         try {
-          channel = await abortable(openExecRetrying(conn, this.target, fullCommand, preStart.signal), preStart.signal, (late) => {
+          const opening = openExecRetrying(conn, this.target, fullCommand, preStart.signal, this.fitCapacity);
+          channel = await abortable(opening, preStart.signal, (late) => {
             // The channel opened after we gave up on it: kill whatever started and let go of it.
             late.then(
               (ch) => killChannel(ch),
@@ -227,10 +229,27 @@ export class SshTransport implements HostTransport {
       options.signal?.removeEventListener('abort', onCallerAbort);
     }
 
+    const opened = conn!;
+    // An open that went through may have raised the connection's limit.
+    this.fitCapacity();
     try {
-      return await runOnChannel(conn!, channel!, options, started, this.target, this.reaper);
+      return await runOnChannel(opened, channel!, options, started, this.target, this.reaper);
     } finally {
+      opened.execClosed();
       release!();
     }
   }
+
+  /** Exec channels the slot's connection takes: the configured maximum, or less where sshd refused more. */
+  private execLimit(slot: Slot): number {
+    const learned = slot.conn?.alive ? slot.conn.execLimit : Infinity;
+    return Math.min(this.channelsPerConnection, learned);
+  }
+
+  /** The limiter lets through as many calls as the connections take together (see SshConnection.execLimit). */
+  private readonly fitCapacity = (): void => {
+    let total = 0;
+    for (const slot of this.pool.slots) total += this.execLimit(slot);
+    if (total !== this.limiter.capacity) this.limiter.setCapacity(total);
+  };
 }
