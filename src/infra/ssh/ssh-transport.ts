@@ -202,7 +202,8 @@ export class SshTransport implements HostTransport {
       const fullCommand = withPidPreamble(withCwd(command, options.cwd));
       for (let attempt = 0; ; attempt++) {
         waitingFor = `the SSH connection to ${this.address}`;
-        conn = await abortable(this.pool.connection(slot), preStart.signal);
+        // The usual case, a live connection, needs no race against the deadline.
+        conn = slot.conn?.alive ? slot.conn : await abortable(this.pool.connection(slot), preStart.signal);
         waitingFor = 'the session channel to open';
         try {
           const opening = openExecRetrying(conn, this.target, fullCommand, preStart.signal, this.fitCapacity);
