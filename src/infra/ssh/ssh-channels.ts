@@ -30,12 +30,13 @@ export function isNotStartedDrop(err: unknown): boolean {
 
 /**
  * Open an exec channel, waiting out sshd's MaxSessions. A refusal lowers the connection's exec limit to
- * what sshd took (the transport then queues further calls instead of sending opens that would be
- * refused too). While other exec channels of ours are open there, the refused call waits for one of them
- * to close, then asks again, and once more at once if that is refused too (sshd frees a closed session
- * only in a later pass of its loop, so an open sent right behind our close can find it still taken); it
- * gives up only at its own deadline (`signal`). With none of ours open, the refusal is retried at once
- * and then with a short backoff before it counts. `onRefused` runs after every refusal.
+ * what sshd took (SshConnection.execLimit; the transport then queues further calls instead of sending
+ * opens that would be refused too). While another exec channel of ours is open or opening there, the
+ * refused call waits for one of ours to close, then asks again, and once more at once if that is refused
+ * too (sshd frees a closed session only in a later pass of its loop, so an open sent right behind our
+ * close can find it still taken); it gives up at its own deadline (`signal`). With none of ours open or
+ * opening, no close is coming: the refusal is retried at once and then with a short backoff before it
+ * counts. `onRefused` runs after every refusal.
  */
 export async function openExecRetrying(
   conn: SshConnection,

@@ -42,7 +42,8 @@ export interface SshTransportOptions {
   /**
    * Exec channels open at once on one connection (default 8); more calls queue. The SFTP session, once
    * opened, takes one more channel, and killing timed-out commands can take one more briefly, so keep this
-   * at most sshd's MaxSessions (default 10) minus 2.
+   * at most sshd's MaxSessions (default 10) minus 2. An upper bound: after sshd refuses a session, the
+   * connection takes no more than sshd held then (see SshConnection.execLimit).
    */
   maxChannels?: number;
   /**
