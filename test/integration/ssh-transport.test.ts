@@ -4,14 +4,17 @@
  * burst over a second connection, and the cached SFTP session. Dialling and host keys are in
  * ssh-connect.test.ts, reconnects and backoff in ssh-connection-pool.test.ts, wedges in ssh-connection.test.ts.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SshTransport } from '../../src/infra/ssh/ssh-transport.js';
 import type { ExecOptions } from '../../src/infra/transport.js';
 import { sharedSshd } from '../support/context.js';
 import { appErrorOfAsync as appErrorOf } from '../support/errors.js';
 import { startFreezableProxy } from '../support/freezable-proxy.js';
-import { sshTransportTo, sshTransportVia } from '../support/ssh-transport.js';
-import type { SshdInfo } from '../support/sshd.js';
+import { countExecOpens, sshTransportTo, sshTransportVia } from '../support/ssh-transport.js';
+import { pgrep } from '../support/processes.js';
+import { waitFor } from '../support/waiting.js';
+import { startSshd, type Sshd, type SshdInfo } from '../support/sshd.js';
 
 const defaults: ExecOptions = { timeoutMs: 10_000, maxStdoutBytes: 1024 * 1024, maxStderrBytes: 1024 * 1024 };
 
@@ -44,17 +47,23 @@ describe('SshTransport (shared sshd)', () => {
     expect(t.status()).toMatchObject({ state: 'connected', reconnects: 0 });
   });
 
-  it('a channel limit above MaxSessions is what the limiter prevents: 12 concurrent would fail without it', async () => {
-    // With maxChannels 12 > MaxSessions 10, sshd refuses the 11th and 12th session: this is the failure the
-    // default limit of 8 exists to avoid, shown against the real server. The sleep outlasts the transport's
-    // short retries of a refused open, so the refusal surfaces.
-    const loose = sshTransportTo(sshd, { maxChannels: 12 });
+  it('a channel limit above MaxSessions: the refused opens wait for a close, all 12 run, and later calls queue instead of being refused', async () => {
+    // With maxChannels 12 > MaxSessions 10, sshd refuses the 11th and 12th session. The sleep outlasts the
+    // at-once retries of a refused open, so without waiting for a close the refusal would surface.
+    const loose = sshTransportTo(sshd, { maxChannels: 12, maxConnections: 1 });
+    const opens = countExecOpens();
     try {
-      const settled = await Promise.allSettled(Array.from({ length: 12 }, () => loose.exec('sleep 3', defaults)));
-      const failed = settled.filter((s) => s.status === 'rejected');
-      expect(failed.length).toBeGreaterThan(0);
-      expect((failed[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'HOST_UNREACHABLE' });
+      const first = await Promise.all(Array.from({ length: 12 }, (_, i) => loose.exec(`sleep 2; echo first-${i}`, defaults)));
+      expect(first.map((r) => r.stdout)).toEqual(first.map((_, i) => `first-${i}\n`));
+      const refusedInFirst = opens.refused;
+      expect(refusedInFirst).toBeGreaterThan(0);
+      // The connection now takes what sshd took: a second burst queues in the transport, so at most a
+      // stray refusal (sshd not yet done freeing a session we just closed) instead of one per extra call.
+      const second = await Promise.all(Array.from({ length: 12 }, (_, i) => loose.exec(`sleep 0.5; echo second-${i}`, defaults)));
+      expect(second.map((r) => r.stdout)).toEqual(second.map((_, i) => `second-${i}\n`));
+      expect(opens.refused - refusedInFirst).toBeLessThanOrEqual(2);
     } finally {
+      opens.restore();
       await loose.close();
     }
   });
@@ -99,5 +108,83 @@ describe('SshTransport (shared sshd)', () => {
       a.readdir(sshd.dir, (err, entries) => (err ? reject(err) : resolve(entries.map((e) => e.filename)))),
     );
     expect(list).toContain('known_hosts');
+  });
+});
+
+describe('SshTransport under a low MaxSessions (own sshd, MaxSessions 3)', () => {
+  let low: Sshd;
+  beforeAll(async () => {
+    low = await startSshd({ extraConfig: ['MaxSessions 3'] });
+  });
+  afterAll(async () => {
+    await low?.dispose();
+  });
+
+  it('60 concurrent calls with maxChannels 8 all answer, with a few refused opens instead of a storm', async () => {
+    const t = sshTransportTo(low, { maxChannels: 8, maxConnections: 1 });
+    const opens = countExecOpens();
+    try {
+      const results = await Promise.all(Array.from({ length: 60 }, (_, i) => t.exec(`echo call-${i}`, defaults)));
+      expect(results.map((r) => [r.exitCode, r.stdout])).toEqual(results.map((_, i) => [0, `call-${i}\n`]));
+      // 5 of the first 8 opens are refused, and then the connection is held to what sshd takes. Retrying
+      // each refusal at once instead would send hundreds of opens that sshd refuses.
+      expect(opens.refused).toBeGreaterThanOrEqual(5);
+      expect(opens.refused).toBeLessThanOrEqual(15);
+      expect(opens.opens).toBe(60 + opens.refused);
+      expect(t.status()).toMatchObject({ state: 'connected', reconnects: 0, channelsWaiting: 0 });
+    } finally {
+      opens.restore();
+      await t.close();
+    }
+  });
+
+  it('a refused call that waits for a close still gives up at its own timeout, saying what it waited for', async () => {
+    const t = sshTransportTo(low, { maxChannels: 8, maxConnections: 1 });
+    try {
+      // Three seconds, with a tag to find them by (sleep reads 3.000xxxxxx as about 3 s).
+      const tag = `3.000${randomBytes(3).readUIntBE(0, 3)}`;
+      const blockers = Array.from({ length: 3 }, () => t.exec(`sleep ${tag}`, defaults));
+      await waitFor('the three blockers to start', () => pgrep(`sleep ${tag}`).length >= 3, 5_000);
+      const err = await appErrorOf(t.exec('echo late', { ...defaults, timeoutMs: 800 }));
+      expect(err.code).toBe('HOST_TIMEOUT');
+      expect(err.message).toMatch(/did not start/);
+      expect(err.message).toMatch(/session channel/);
+      for (const r of await Promise.all(blockers)) expect(r.exitCode).toBe(0);
+      // Once the blockers are done, the host takes calls again at once.
+      expect((await t.exec('echo after', defaults)).stdout).toBe('after\n');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('SshTransport on an sshd that refuses every session (own sshd, MaxSessions 0)', () => {
+  let none: Sshd;
+  beforeAll(async () => {
+    none = await startSshd({ extraConfig: ['MaxSessions 0'] });
+  });
+  afterAll(async () => {
+    await none?.dispose();
+  });
+
+  it('concurrent calls do not wait on each other for a close that never comes: each fails with the refusal, after bounded retries', async () => {
+    const t = sshTransportTo(none, { maxChannels: 4, maxConnections: 1 });
+    const opens = countExecOpens();
+    try {
+      const began = Date.now();
+      const errors = await Promise.all(Array.from({ length: 4 }, () => appErrorOf(t.exec('echo never', { ...defaults, timeoutMs: 30_000 }))));
+      // The retries take about 0.6 s; far from the 30 s timeout, which would mean waiting for a close.
+      expect(Date.now() - began).toBeLessThan(15_000);
+      for (const err of errors) {
+        expect(err.code).toBe('HOST_UNREACHABLE');
+        expect(err.message).toMatch(/could not open a session channel/);
+        expect(err.message).toMatch(/max_channels/);
+      }
+      expect(opens.refused).toBe(opens.opens);
+      expect(opens.opens).toBeLessThanOrEqual(4 * 16);
+    } finally {
+      opens.restore();
+      await t.close();
+    }
   });
 });

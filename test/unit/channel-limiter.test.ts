@@ -27,6 +27,41 @@ describe('ChannelLimiter', () => {
     r5();
     expect(lim.inUse).toBe(0);
   });
+
+  it('a lowered capacity holds the queue until enough are released; a raised one lets waiters in at once, in order', async () => {
+    const lim = new ChannelLimiter(3);
+    const held = await Promise.all([lim.acquire(), lim.acquire(), lim.acquire()]);
+    const order: string[] = [];
+    const a = lim.acquire().then((r) => (order.push('a'), r));
+    const b = lim.acquire().then((r) => (order.push('b'), r));
+    lim.setCapacity(1);
+    expect(lim.capacity).toBe(1);
+    // Nobody loses a slot they hold; releases shrink the count until it fits the new capacity.
+    expect(lim.inUse).toBe(3);
+    held[0]!();
+    held[1]!();
+    await Promise.resolve();
+    expect(lim.inUse).toBe(1);
+    expect(order).toEqual([]);
+    held[2]!();
+    const ra = await a;
+    expect(order).toEqual(['a']);
+    expect(lim.inUse).toBe(1);
+    expect(lim.waiting).toBe(1);
+    lim.setCapacity(4);
+    const rb = await b;
+    expect(order).toEqual(['a', 'b']);
+    expect(lim.inUse).toBe(2);
+    // A newcomer gets in straight away while there is room.
+    const rc = await lim.acquire();
+    expect(lim.inUse).toBe(3);
+    ra();
+    rb();
+    rc();
+    expect(lim.inUse).toBe(0);
+    expect(() => lim.setCapacity(0)).toThrow(RangeError);
+    expect(() => lim.setCapacity(1.5)).toThrow(RangeError);
+  });
 });
 
 describe('ChannelLimiter edges', () => {

@@ -13,8 +13,25 @@ export class ChannelLimiter {
   private active = 0;
   private readonly queue: Waiter[] = [];
 
-  constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`channel limit must be >= 1, got ${capacity}`);
+  constructor(private limit: number) {
+    checkLimit(limit);
+  }
+
+  get capacity(): number {
+    return this.limit;
+  }
+
+  /**
+   * Change how many may hold a slot at once. Raising it lets queued callers through now; lowering it
+   * takes nobody's slot away, it only holds the queue until enough have been released.
+   */
+  setCapacity(limit: number): void {
+    checkLimit(limit);
+    this.limit = limit;
+    while (this.active < this.limit && this.queue.length > 0) {
+      this.active++;
+      this.queue.shift()!.resolve(this.releaser());
+    }
   }
 
   get inUse(): number {
@@ -31,7 +48,7 @@ export class ChannelLimiter {
    */
   acquire(signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.active < this.capacity && this.queue.length === 0) {
+    if (this.active < this.limit && this.queue.length === 0) {
       this.active++;
       return Promise.resolve(this.releaser());
     }
@@ -66,10 +83,15 @@ export class ChannelLimiter {
     return () => {
       if (released) return;
       released = true;
-      const next = this.queue.shift();
-      // Hand the slot straight to the next waiter, so a newcomer cannot overtake the queue.
+      // Hand the slot straight to the next waiter, so a newcomer cannot overtake the queue (unless the
+      // capacity was lowered below what is held: then the slot is gone).
+      const next = this.active <= this.limit ? this.queue.shift() : undefined;
       if (next) next.resolve(this.releaser());
       else this.active--;
     };
   }
+}
+
+function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`channel limit must be >= 1, got ${limit}`);
 }

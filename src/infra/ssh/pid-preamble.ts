@@ -15,6 +15,7 @@ export function withPidPreamble(command: string): string {
 }
 
 const PREFIX = Buffer.from(PID_PREFIX);
+const NOTHING = Buffer.alloc(0);
 /** Prefix + up to 10 digits + newline. */
 const MAX_LINE = PREFIX.length + 11;
 
@@ -25,14 +26,15 @@ export class PidPreamble {
   /** Feed stdout; returns what belongs to the command's own output (possibly empty). */
   feed(chunk: Buffer): Buffer {
     if (this.pending === null) return chunk;
-    const buf = Buffer.concat([this.pending, chunk]);
+    // Nearly always the whole line comes in the first chunk: no copy then.
+    const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const n = Math.min(buf.length, PREFIX.length);
     if (!buf.subarray(0, n).equals(PREFIX.subarray(0, n))) return this.giveUp(buf);
     const nl = buf.indexOf(0x0a);
     if (nl === -1) {
       if (buf.length >= MAX_LINE) return this.giveUp(buf);
       this.pending = buf;
-      return Buffer.alloc(0);
+      return NOTHING;
     }
     const digits = buf.subarray(PREFIX.length, nl).toString('latin1');
     if (!/^\d{1,10}$/.test(digits)) return this.giveUp(buf);

@@ -12,8 +12,9 @@ import { channelOpenError, droppedBeforeStart, droppedDuringExec, forwardOpenErr
 import { TunnelSocket } from './tunnel-socket.js';
 
 /**
- * Retries of a refused channel open: the first ones at once (sshd has usually freed the session by the
- * time the refusal arrives, one round trip later), then 20, 40, 80, 160, 320 ms apart (about 0.6 s).
+ * Retries of a refused channel open while none of our exec channels is open on the connection (so no
+ * close is coming to wait for): the first ones at once (a session sshd had not yet freed is free one
+ * round trip later), then 20, 40, 80, 160, 320 ms apart (about 0.6 s) before the refusal counts.
  */
 const OPEN_RETRIES_AT_ONCE = 10;
 const OPEN_RETRIES = OPEN_RETRIES_AT_ONCE + 5;
@@ -28,36 +29,55 @@ export function isNotStartedDrop(err: unknown): boolean {
 }
 
 /**
- * sshd frees a closed session only in its next cleanup pass, so an open that follows a close on the
- * same connection can briefly find MaxSessions still taken ("open failed") even though we hold fewer
- * channels than that. Such refusals are retried, at once and then with a short backoff, before they
- * count. Sleeping after every refusal would idle the channel slot for longer than sshd needs.
+ * Open an exec channel, waiting out sshd's MaxSessions. A refusal lowers the connection's exec limit to
+ * what sshd took (SshConnection.execLimit; the transport then queues further calls instead of sending
+ * opens that would be refused too). While another exec channel of ours is open or opening there, the
+ * refused call waits for one of ours to close, then asks again, and once more at once if that is refused
+ * too (sshd frees a closed session only in a later pass of its loop, so an open sent right behind our
+ * close can find it still taken); it gives up at its own deadline (`signal`). With none of ours open or
+ * opening, no close is coming: the refusal is retried at once and then with a short backoff before it
+ * counts. `onRefused` runs after every refusal.
  */
 export async function openExecRetrying(
   conn: SshConnection,
   target: SshTarget,
   command: string,
   signal: AbortSignal,
+  onRefused?: () => void,
 ): Promise<ClientChannel> {
-  for (let attempt = 0; ; attempt++) {
+  let retries = 0;
+  let justClosed = false;
+  for (;;) {
     try {
       return await openExec(conn, target, command);
     } catch (err) {
-      if (!retryableOpenFailures.has(err as object) || attempt >= OPEN_RETRIES || !conn.alive || signal.aborted) {
-        throw err;
+      if (!retryableOpenFailures.has(err as object) || !conn.alive || signal.aborted || retries >= OPEN_RETRIES) throw err;
+      onRefused?.();
+      // Right after a close the session may not be freed yet: ask once more at once before waiting again.
+      if (conn.execBusy && !justClosed && (await conn.nextExecClose(signal))) {
+        // A session of ours was given back: progress, so the count of fruitless retries starts again.
+        retries = 0;
+        justClosed = true;
+        continue;
       }
-      if (attempt >= OPEN_RETRIES_AT_ONCE) await new Promise((r) => setTimeout(r, 20 * 2 ** (attempt - OPEN_RETRIES_AT_ONCE)));
+      justClosed = false;
+      if (retries >= OPEN_RETRIES_AT_ONCE) await new Promise((r) => setTimeout(r, 20 * 2 ** (retries - OPEN_RETRIES_AT_ONCE)));
+      retries++;
     }
   }
 }
 
+/** Opens an exec channel; the caller reports its close with conn.execClosed(). */
 function openExec(conn: SshConnection, target: SshTarget, command: string): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
     const answered = conn.awaitReply();
+    conn.execOpenSent();
     try {
       conn.client.exec(command, (err, channel) => {
         answered();
         if (err) {
+          // Alive: sshd refused the session (see openExecRetrying).
+          conn.execOpenFailed(conn.alive);
           if (!conn.alive) {
             // ssh2 answers a channel open still unconfirmed at the drop with this error; once the channel
             // is open, the exec request that follows fails with "Unable to exec" instead, and then the
@@ -73,10 +93,12 @@ function openExec(conn: SshConnection, target: SshTarget, command: string): Prom
           retryableOpenFailures.add(refused);
           return reject(refused);
         }
+        conn.execOpened();
         resolve(channel);
       });
     } catch (err) {
       answered();
+      conn.execOpenFailed(false);
       // ssh2 throws "Not connected" synchronously when the socket went away under us: nothing was sent.
       conn.markDead((err as Error).message);
       const notStarted = droppedBeforeStart(target);

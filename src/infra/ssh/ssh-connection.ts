@@ -12,6 +12,9 @@ import { formatSeconds } from '../../common/text.js';
 /** How often a connection with waiting calls checks how long the host has been silent. */
 const WEDGE_CHECK_EVERY_MS = 500;
 
+/** Opens without a refusal after which a lowered exec limit is raised by one again. */
+const RAISE_LIMIT_AFTER_OPENS = 32;
+
 export interface WedgeProbe {
   /** Silence from the host, while something waits for an answer, after which the connection is probed. */
   suspectMs: number;
@@ -31,6 +34,21 @@ export class SshConnection {
   /** Runs while `waiting` > 0: probes the connection when the host has been silent too long. */
   private watchdog?: NodeJS.Timeout;
   private probing = false;
+  /** Exec channels of ours open on this connection (whoever opened one reports its close). */
+  execOpen = 0;
+  /** Exec channel opens of ours sent and not yet answered. */
+  private execOpening = 0;
+  /**
+   * How many exec channels sshd took at once before it refused one: its MaxSessions, or less while it
+   * has not yet freed sessions we just closed (it does that in a later pass of its loop, so an open sent
+   * right behind a close can find the session still taken). Unknown (Infinity) until the first refusal;
+   * raised by one after every RAISE_LIMIT_AFTER_OPENS opens without a refusal, so a passing lag does not
+   * cost parallelism for good.
+   */
+  execLimit = Infinity;
+  private opensSinceRefusal = 0;
+  /** Calls whose open was refused, each waiting for one of our exec channels here to close (FIFO). */
+  private readonly closeWaiters: Array<(closed: boolean) => void> = [];
 
   /** @param onDead called once when the connection is found dead, before the drop callbacks run. */
   constructor(
@@ -64,6 +82,74 @@ export class SshConnection {
         this.watchdog = undefined;
       }
     };
+  }
+
+  /** An exec channel open is on its way: it counts from now, so a refusal sees the opens sent before it. */
+  execOpenSent(): void {
+    this.execOpening++;
+  }
+
+  /** The open went through. */
+  execOpened(): void {
+    this.execOpening--;
+    this.execOpen++;
+    if (this.execLimit !== Infinity && ++this.opensSinceRefusal >= RAISE_LIMIT_AFTER_OPENS) {
+      this.execLimit++;
+      this.opensSinceRefusal = 0;
+    }
+  }
+
+  /** The open failed; if sshd refused it, it takes no more than the channels of ours open or opening now. */
+  execOpenFailed(refused: boolean): void {
+    this.execOpening--;
+    if (refused) {
+      this.execLimit = Math.max(1, this.execOpen + this.execOpening);
+      this.opensSinceRefusal = 0;
+    }
+    this.releaseWaitersIfNothingOpen();
+  }
+
+  /** An exec channel that opened here closed: its session is sshd's to give to the longest-waiting refused open. */
+  execClosed(): void {
+    this.execOpen--;
+    this.closeWaiters.shift()?.(true);
+    this.releaseWaitersIfNothingOpen();
+  }
+
+  /** Whether a channel of ours here is open or opening, so a close may come. */
+  get execBusy(): boolean {
+    return this.execOpen + this.execOpening > 0;
+  }
+
+  /**
+   * Resolves with true when one of our exec channels here closes (one waiter per close, oldest first),
+   * with false when no close is coming (none of ours is open or opening any more, or the connection
+   * dropped); rejects with `signal.reason` if the caller gives up first.
+   */
+  nextExecClose(signal: AbortSignal): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const done = (closed: boolean) => {
+        signal.removeEventListener('abort', onAbort);
+        this.onDrop.delete(dropped);
+        resolve(closed);
+      };
+      const dropped = () => done(false);
+      const onAbort = () => {
+        const i = this.closeWaiters.indexOf(done);
+        if (i >= 0) this.closeWaiters.splice(i, 1);
+        this.onDrop.delete(dropped);
+        reject(signal.reason);
+      };
+      if (signal.aborted) return reject(signal.reason);
+      if (!this.alive || !this.execBusy) return resolve(false);
+      this.closeWaiters.push(done);
+      this.onDrop.add(dropped);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private releaseWaitersIfNothingOpen(): void {
+    if (!this.execBusy) for (const wake of this.closeWaiters.splice(0)) wake(false);
   }
 
   markDead(reason: string): void {

@@ -14,7 +14,7 @@ import type { ExecOptions, ExecResult, HostTransport, TransportStatus } from '..
 import { ChannelLimiter } from './channel-limiter.js';
 import { withPidPreamble } from './pid-preamble.js';
 import { abortable, isNotStartedDrop, openExecRetrying, openForward, openSftp } from './ssh-channels.js';
-import { SshConnectionPool } from './ssh-connection-pool.js';
+import { SshConnectionPool, type Slot } from './ssh-connection-pool.js';
 import type { SshConnection } from './ssh-connection.js';
 import { notStartedInTime, transportClosed, type SshTarget } from './ssh-errors.js';
 import { killChannel, ProcessGroupReaper, runOnChannel } from './ssh-exec.js';
@@ -43,7 +43,8 @@ export interface SshTransportOptions {
   /**
    * Exec channels open at once on one connection (default 8); more calls queue. The SFTP session, once
    * opened, takes one more channel, and killing timed-out commands can take one more briefly, so keep this
-   * at most sshd's MaxSessions (default 10) minus 2.
+   * at most sshd's MaxSessions (default 10) minus 2. An upper bound: after sshd refuses a session, the
+   * connection takes no more than sshd held then (see SshConnection.execLimit).
    */
   maxChannels?: number;
   /**
@@ -192,7 +193,8 @@ export class SshTransport implements HostTransport {
       release = await this.limiter.acquire(preStart.signal);
       // The limiter holds the total; the channels go to the first connection with one free, so a
       // second connection is dialled only once the first has all its channels busy.
-      const slot = this.pool.slots.find((sl) => sl.active < this.channelsPerConnection)!;
+      // (Right after a refusal lowered a limit the counts may not add up for a moment: take the warm one.)
+      const slot = this.pool.slots.find((sl) => sl.active < this.execLimit(sl)) ?? this.pool.slots[0]!;
       slot.active++;
       const releaseSlot = release;
       release = () => {
@@ -202,10 +204,12 @@ export class SshTransport implements HostTransport {
       const fullCommand = withPidPreamble(withCwd(command, options.cwd));
       for (let attempt = 0; ; attempt++) {
         waitingFor = `the SSH connection to ${this.address}`;
-        conn = await abortable(this.pool.connection(slot), preStart.signal);
+        // The usual case, a live connection, needs no race against the deadline.
+        conn = slot.conn?.alive ? slot.conn : await abortable(this.pool.connection(slot), preStart.signal);
         waitingFor = 'the session channel to open';
         try {
-          channel = await abortable(openExecRetrying(conn, this.target, fullCommand, preStart.signal), preStart.signal, (late) => {
+          const opening = openExecRetrying(conn, this.target, fullCommand, preStart.signal, this.fitCapacity);
+          channel = await abortable(opening, preStart.signal, (late) => {
             // The channel opened after we gave up on it: kill whatever started and let go of it.
             late.then(
               (ch) => killChannel(ch),
@@ -228,10 +232,27 @@ export class SshTransport implements HostTransport {
       options.signal?.removeEventListener('abort', onCallerAbort);
     }
 
+    const opened = conn!;
+    // An open that went through may have raised the connection's limit.
+    this.fitCapacity();
     try {
-      return await runOnChannel(conn!, channel!, options, started, this.target, this.reaper);
+      return await runOnChannel(opened, channel!, options, started, this.target, this.reaper);
     } finally {
+      opened.execClosed();
       release!();
     }
   }
+
+  /** Exec channels the slot's connection takes: the configured maximum, or less where sshd refused more. */
+  private execLimit(slot: Slot): number {
+    const learned = slot.conn?.alive ? slot.conn.execLimit : Infinity;
+    return Math.min(this.channelsPerConnection, learned);
+  }
+
+  /** The limiter lets through as many calls as the connections take together (see SshConnection.execLimit). */
+  private readonly fitCapacity = (): void => {
+    let total = 0;
+    for (const slot of this.pool.slots) total += this.execLimit(slot);
+    if (total !== this.limiter.capacity) this.limiter.setCapacity(total);
+  };
 }
