@@ -154,7 +154,12 @@ export function addManyGpuScenario(
   const columns = header.split(', ').map((h) => h.replace(/ \[.*\]$/, ''));
   const cells = row.split(', ');
   const rows = Array.from({ length: gpus }, (_, i) => {
-    const set: Record<string, string> = { index: String(i), uuid: uuidOf(i), count: String(gpus), 'pci.bus_id': `00000000:${(0x10 + i).toString(16).toUpperCase().padStart(2, '0')}:00.0` };
+    const set: Record<string, string> = {
+      index: String(i),
+      uuid: uuidOf(i),
+      count: String(gpus),
+      'pci.bus_id': `00000000:${(0x10 + i).toString(16).toUpperCase().padStart(2, '0')}:00.0`,
+    };
     return columns.map((c, j) => set[c] ?? cells[j]).join(', ');
   });
   writeFileSync(join(dir, 'gpu.csv'), `${header}\n${rows.join('\n')}\n`);

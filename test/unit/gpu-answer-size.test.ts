@@ -159,7 +159,11 @@ function historyGpu(index: number, processes: number): GpuHistoryGpu {
     temperature_celsius: stat,
     power_draw_watts: { min: 70.12, avg: 400.5, max: 631.95 },
     seconds_above_90_percent: 540,
-    top_processes: Array.from({ length: processes }, (_, k) => ({ pid: 20_000 + index * 10 + k, process_name: './gpu_burn', used_memory_mb: 15690 - k })),
+    top_processes: Array.from({ length: processes }, (_, k) => ({
+      pid: 20_000 + index * 10 + k,
+      process_name: './gpu_burn',
+      used_memory_mb: 15690 - k,
+    })),
   };
 }
 
