@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addManyGpuScenario, privateNvidiaSmi } from '../support/fake-nvidia-smi.js';
+import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.js';
 import { connectMcp } from '../support/mcp-client.js';
 import { call, startServer, type RunningServer } from '../support/server.js';
 
@@ -22,6 +23,7 @@ const COUNTS = [1, 8, 16, 32] as const;
 const dir = mkdtempSync(join(tmpdir(), 'ght-gpu-answer-size-'));
 const binDirs: string[] = [];
 let server: RunningServer;
+let ollama: FakeOllama;
 
 /** A host `name` whose fake nvidia-smi lists `gpus` GPUs; `extra` adds YAML lines to its settings. */
 function hostYaml(name: string, gpus: number, extra = ''): string {
@@ -41,7 +43,8 @@ const timeless = (text: string) =>
   text.replace(/"host":"[^"]*"/, '"host":""').replace(/"(collected_at|sampled_at|from|to)":"[^"]*"/g, '"$1":""');
 
 beforeAll(async () => {
-  const hosts = COUNTS.map((n) => hostYaml(`g${n}`, n));
+  ollama = await startFakeOllama();
+  const hosts = COUNTS.map((n) => hostYaml(`g${n}`, n, `    ollama_url: ${ollama.url}\n`));
   hosts.push(hostYaml('g1wide', 1, '    results:\n      default_max_bytes: 4194304\n'));
   hosts.push(hostYaml('g32wide', 32, '    results:\n      default_max_bytes: 131072\n'));
   writeFileSync(
@@ -53,6 +56,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
+  await ollama?.stop();
   rmSync(dir, { recursive: true, force: true });
   for (const d of binDirs) rmSync(d, { recursive: true, force: true });
 });
@@ -149,6 +153,15 @@ describe('default GPU answers within 12 KiB on big hosts', () => {
       }
       expect(small.text).not.toContain('"note"');
     }
+  });
+
+  it('ollama_model_fit still counts the free memory of every GPU, not only those a cut gpu_status shows', async () => {
+    const { body: status } = await get('/gpu/status', { host: 'g32' });
+    expect(status.gpus.length).toBeLessThan(32);
+    const { body: fit } = await get('/ollama/fit', { host: 'g32', model: 'llama3.2', context_length: '4096' });
+    // The H100 capture's GPU has 61263 MiB free; all 32 of them count.
+    expect(status.gpus[0].memory_free_mb).toBe(61263);
+    expect(fit.free_vram_mb).toBe(32 * 61263);
   });
 
   it('over MCP the same: the 32-GPU answer the model reads is within 12 KiB and has the note', async () => {
