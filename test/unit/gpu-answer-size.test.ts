@@ -132,7 +132,7 @@ describe('fitGpuStatus', () => {
       const cut = fitGpuStatus(full, budget);
       checkStatusCut(full, cut, budget);
       expect(cut.gpus).toHaveLength(2);
-      // Nulls (memory unknown) go before any process with a figure.
+      // Processes without a memory figure are left out before any with one.
       const kept = cut.processes.filter((p) => p.gpu_uuid === full.gpus[0].uuid);
       expect(kept.every((p) => p.used_memory_mb !== null)).toBe(true);
     }
