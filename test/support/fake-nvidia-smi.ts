@@ -3,7 +3,7 @@
  * that tests put first on the remote PATH (or point nvidia_smi_path at). Files are copied unchanged from
  * test/fixtures/nvidia-smi; only their names change, so the script can find them per scenario.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,4 +129,53 @@ export function privateNvidiaSmi(scenario: string = DEFAULT_NVIDIA_SMI_SCENARIO)
     setScenario: (s) => setNvidiaSmiScenario(binDir, s),
     setUnknownFields: (f) => setNvidiaSmiUnknownFields(binDir, f),
   };
+}
+
+/**
+ * A host with `gpus` GPUs and `processesPerGpu` compute processes on each, built from one real
+ * single-GPU capture (no real capture of a many-GPU host exists here): the capture's GPU row repeated
+ * with its index, uuid, pci.bus_id and count set per GPU, and its process rows repeated on every GPU
+ * with new pids. Every other value, the header and the driver's --help-query-* are the capture's own.
+ * Returns the scenario name, installed in `binDir` (a directory installFakeNvidiaSmi filled).
+ */
+export function addManyGpuScenario(
+  binDir: string,
+  { capture, state, gpus, processesPerGpu }: { capture: string; state: 'idle' | 'load'; gpus: number; processesPerGpu: number },
+): string {
+  const scenarios = join(binDir, 'nvidia-smi-data', 'scenarios');
+  const base = join(scenarios, `${capture}__${state}`);
+  const name = `${capture}__${state}__${gpus}-gpus-${processesPerGpu}-processes`;
+  const dir = join(scenarios, name);
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(base)) copyFileSync(join(base, f), join(dir, f));
+  const uuidOf = (i: number) => `GPU-00000000-0000-0000-0000-${String(i).padStart(12, '0')}`;
+
+  const [header, row] = readFileSync(join(base, 'gpu.csv'), 'utf8').trimEnd().split('\n');
+  const columns = header.split(', ').map((h) => h.replace(/ \[.*\]$/, ''));
+  const cells = row.split(', ');
+  const rows = Array.from({ length: gpus }, (_, i) => {
+    const set: Record<string, string> = {
+      index: String(i),
+      uuid: uuidOf(i),
+      count: String(gpus),
+      'pci.bus_id': `00000000:${(0x10 + i).toString(16).toUpperCase().padStart(2, '0')}:00.0`,
+    };
+    return columns.map((c, j) => set[c] ?? cells[j]).join(', ');
+  });
+  writeFileSync(join(dir, 'gpu.csv'), `${header}\n${rows.join('\n')}\n`);
+
+  for (const f of ['apps.csv', 'apps.nounits.csv']) {
+    if (!existsSync(join(base, f))) continue;
+    const [appsHeader, ...apps] = readFileSync(join(base, f), 'utf8').trimEnd().split('\n');
+    if (apps.length === 0) throw new Error(`fake nvidia-smi: ${capture} ${state} lists no processes to repeat`);
+    const out: string[] = [];
+    for (let g = 0; g < gpus; g++) {
+      for (let p = 0; p < processesPerGpu; p++) {
+        const [, , ...rest] = apps[p % apps.length].split(', ');
+        out.push([uuidOf(g), String(20_000 + g * 100 + p), ...rest].join(', '));
+      }
+    }
+    writeFileSync(join(dir, f), `${appsHeader}\n${out.join('\n')}\n`);
+  }
+  return name;
 }

@@ -11,6 +11,7 @@ import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig, GpuSettings } from '../../config/config.types.js';
 import { HostRegistry, type Host } from '../../infra/host-registry.js';
 import type { GpuHistoryInput, GpuHistoryResult, GpuStatusInput, GpuStatusResult } from './dto/gpu.dto.js';
+import { fitGpuHistory, fitGpuStatus } from './gpu-answer-size.js';
 import { HostGpuHistory, type GpuChartSeries } from './gpu-history.js';
 import { learnDriverProfile, queryGpuStatus, type DriverProfile } from './gpu-driver.js';
 import { GpuSampler } from './gpu-sampler.js';
@@ -54,6 +55,11 @@ export class GpuService implements OnApplicationShutdown {
   }
 
   async gpu_status(input: GpuStatusInput): Promise<GpuStatusResult> {
+    return fitGpuStatus(await this.status(input), this.hosts.get(input.host).config.results.default_max_bytes);
+  }
+
+  /** The whole reading, every GPU and process (model fit and panels); gpu_status cuts it to the answer size. */
+  async status(input: GpuStatusInput): Promise<GpuStatusResult> {
     const host = this.hosts.get(input.host);
     const st = this.touch(host);
     const fresh = this.freshSample(st);
@@ -73,13 +79,14 @@ export class GpuService implements OnApplicationShutdown {
     }
     const now = this.now();
     const window = this.historyOf(st).window(now, (input.window_minutes ?? 10) * 60_000, input.gpu_index);
-    return {
+    const result = {
       host: host.name,
       from: new Date(window.from).toISOString(),
       to: new Date(window.to).toISOString(),
       resolution_seconds: window.resolution_seconds,
       gpus: window.gpus,
     };
+    return fitGpuHistory(result, host.config.results.default_max_bytes);
   }
 
   /**

@@ -139,7 +139,7 @@ export class OllamaService implements OnApplicationShutdown {
   async ollama_model_fit(input: OllamaModelFitInput): Promise<OllamaModelFitResult> {
     const host = this.hosts.get(input.host);
     const target = modelIdentity(input.model);
-    const gpuStatus = this.gpu.gpu_status({ host: host.name }).then(
+    const gpuStatus = this.gpu.status({ host: host.name }).then(
       (status) => ({ status }),
       (error: unknown) => ({ error }),
     );

@@ -51,7 +51,7 @@ export class PanelSources {
   }
 
   gpuStatus(host: string): Promise<Outcome<GpuStatusResult>> {
-    return outcome(() => this.gpu.gpu_status({ host }));
+    return outcome(() => this.gpu.status({ host }));
   }
 
   charts(host: string): GpuChartSeries[] {

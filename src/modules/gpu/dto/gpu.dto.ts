@@ -80,6 +80,8 @@ export class GpuStatusResult {
   collected_at: string;
   /** When the reading was taken (ISO 8601): the sampler's latest, or now. */
   sampled_at: string;
+  /** When GPUs or processes were left out to keep the answer small: which, and how to see them. */
+  note?: string;
 }
 
 export class GpuHistoryInput extends HostInput {
@@ -144,4 +146,6 @@ export class GpuHistoryResult {
   resolution_seconds: number;
   /** One entry per GPU seen in the window. */
   gpus: GpuHistoryGpu[];
+  /** When GPUs or top processes were left out to keep the answer small: which, and how to see them. */
+  note?: string;
 }
