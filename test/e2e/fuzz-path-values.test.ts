@@ -9,7 +9,7 @@
  */
 import { afterAll, describe, it } from 'vitest';
 import { baseValue, TRAVERSAL } from '../support/fuzz/invalid-inputs.js';
-import { checkRefusal, itStaysResponsiveAndHealthy, restRequest, startFuzzTarget } from '../support/fuzz/target.js';
+import { checkRefusal, itIsStillHealthy, restRequest, startFuzzTarget } from '../support/fuzz/target.js';
 
 const target = await startFuzzTarget();
 const { ops: OPS, send } = target;
@@ -45,5 +45,5 @@ describe('read operations given traversal and odd paths', () => {
     });
   }
 
-  itStaysResponsiveAndHealthy(target);
+  itIsStillHealthy(target);
 });

@@ -177,8 +177,12 @@ export async function checkRawToolRefusal(answer: Promise<Answer> | Answer, what
   checkToolRefusal(a.body.result, what);
 }
 
-/** The closing checks of every fuzz file: the server kept up with it and nothing it was sent stuck. */
-export function itStaysResponsiveAndHealthy(target: FuzzTarget): void {
+/**
+ * The event loop kept up with a long run of generated inputs. The delay's p99 is only a fair figure over many
+ * samples (a thousand in the files that run it): over the few seconds of the hand-made cases a couple of
+ * scheduler hiccups on a busy machine would be the p99.
+ */
+export function itKeptTheEventLoopResponsive(target: FuzzTarget): void {
   const { server } = target;
   it('kept the event loop responsive throughout (p99 delay under 100 ms, measured in the server)', async () => {
     const seen = server.output().length;
@@ -193,7 +197,11 @@ export function itStaysResponsiveAndHealthy(target: FuzzTarget): void {
     console.info(`fuzz: event-loop p99 ${delay.p99_ms} ms, max ${delay.max_ms} ms over ${delay.samples} samples`);
     expect(delay.p99_ms).toBeLessThan(100);
   });
+}
 
+/** The closing check of every fuzz file: the server is up and nothing it was sent stuck to it. */
+export function itIsStillHealthy(target: FuzzTarget): void {
+  const { server } = target;
   it('is still healthy afterwards, with no prototype pollution visible', async () => {
     // A field no invalid value could be generated for is only fuzzed through the other fields' mutations.
     if (unbreakable.size) console.info(`fuzz: no invalid values generated for ${[...unbreakable].join(', ')}`);
