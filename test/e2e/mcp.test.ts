@@ -5,6 +5,7 @@ import { call, CLI, runCli, startServer, type RunningServer, sshEnv } from '../s
 import { sharedSshd } from '../support/context.js';
 import { privateNvidiaSmi } from '../support/fake-nvidia-smi.js';
 import { connectMcp, resultJson } from '../support/mcp-client.js';
+import { inlineRefs } from '../support/openapi-refs.js';
 
 const FULL = 'full-key-0123456789abcdef';
 const READ = 'read-key-0123456789abcdef';
@@ -15,18 +16,8 @@ const SCENARIO = 'linux-x86_64__nvidia-h100-mig__590.48.01__load';
  * the server's code: query/path parameters or the JSON body, with every $ref inlined.
  */
 function expectedInputSchema(doc: any, op: any): any {
-  const inline = (node: any): any => {
-    if (Array.isArray(node)) return node.map(inline);
-    if (!node || typeof node !== 'object') return node;
-    if (node.$ref)
-      return inline(
-        node.$ref
-          .slice(2)
-          .split('/')
-          .reduce((o: any, k: string) => o[k], doc),
-      );
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, inline(v)]));
-  };
+  const inline = (node: any): any => inlineRefs(doc, node);
+
   if (op.requestBody) {
     const body = inline(op.requestBody.content['application/json'].schema);
     const params = (op.parameters ?? []).filter((p: any) => p.in === 'path');

@@ -41,6 +41,13 @@ const JOB_FIELDS = [
   'finished_at',
 ];
 
+/** A job answer: 200, exactly the job fields, and the given values. */
+function expectJobAnswer(res: { status: number; body: any }, values: Record<string, unknown>): void {
+  expect(res.status).toBe(200);
+  expect(Object.keys(res.body).sort()).toEqual([...JOB_FIELDS].sort());
+  expect(res.body).toMatchObject(values);
+}
+
 describe('ollama tools over REST against a fake Ollama', () => {
   let fake: FakeOllama;
   let server: RunningServer;
@@ -110,9 +117,7 @@ describe('ollama tools over REST against a fake Ollama', () => {
     expect(edited).not.toBe(before.body.modelfile);
 
     const created = await post('/ollama/create', { model: 'requirements-agent', modelfile: edited, wait_seconds: 30 });
-    expect(created.status).toBe(200);
-    expect(Object.keys(created.body).sort()).toEqual([...JOB_FIELDS].sort());
-    expect(created.body).toMatchObject({
+    expectJobAnswer(created, {
       kind: 'create',
       host: 'local',
       model: 'requirements-agent',
@@ -217,9 +222,7 @@ describe('ollama tools over REST against a fake Ollama', () => {
 
   it('pulls a model as a job that ends succeeded, findable by id and in the job list', async () => {
     const res = await post('/ollama/pull', { model: 'gemma:2b', wait_seconds: 30 });
-    expect(res.status).toBe(200);
-    expect(Object.keys(res.body).sort()).toEqual([...JOB_FIELDS].sort());
-    expect(res.body).toMatchObject({
+    expectJobAnswer(res, {
       kind: 'pull',
       host: 'local',
       model: 'gemma:2b',

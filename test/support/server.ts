@@ -95,13 +95,16 @@ export async function call(
   }
   const res = await fetch(url, { method, headers, body });
   const text = await res.text();
-  let json: any;
+  return { status: res.status, body: jsonOrUndefined(text), text, headers: res.headers };
+}
+
+/** The parsed JSON of an answer's text, undefined when it is not JSON (an HTML page, a bare 431, SSE). */
+export function jsonOrUndefined(text: string): any {
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
-    json = undefined;
+    return undefined;
   }
-  return { status: res.status, body: json, text, headers: res.headers };
 }
 
 /** Environment for a single host named `name` reached over SSH at the given test sshd. */
