@@ -3,7 +3,9 @@
  * own event-loop delay (perf_hooks.monitorEventLoopDelay) and prints it on SIGUSR2; meanwhile /healthz is
  * pinged from outside every 100 ms. While the hostile inputs run — backtracking globs over long names,
  * huge edits and diffs, pathological Modelfiles, the longest paths — the p99 delay must stay under
- * 100 ms and every /healthz must answer within 1 s. A whole class of slow inputs fails here, not one
+ * 250 ms and every /healthz must answer within 1 s. Both bounds are far above this machine's noise (p99
+ * 50-90 ms alone, up to about 200 ms with the whole suite on 2 cores) and far below what one input whose
+ * cost grows faster than its size does at these sizes (seconds). A whole class of slow inputs fails here, not one
  * pattern. Then SIGTERM must stop the server within 5 s while slow requests and SSH calls are in flight.
  */
 import { once } from 'node:events';
@@ -81,7 +83,7 @@ describe('hostile inputs do not stall the event loop', () => {
     rmSync(base, { recursive: true, force: true });
   });
 
-  it('keeps the p99 event-loop delay under 100 ms and /healthz under 1 s', async () => {
+  it('keeps the p99 event-loop delay under 250 ms and /healthz under 1 s', async () => {
     await eventLoopDelay(server); // start-up is not part of the measurement
     const pinger = pingHealthz(server.url);
     const answers: Array<[string, number]> = [];
@@ -129,7 +131,7 @@ describe('hostile inputs do not stall the event loop', () => {
     });
     expect(healthz.length).toBeGreaterThan(5);
     expect(slowest).toBeLessThan(1000);
-    expect(delay.p99_ms).toBeLessThan(100);
+    expect(delay.p99_ms).toBeLessThan(250);
   });
 });
 

@@ -180,11 +180,12 @@ export async function checkRawToolRefusal(answer: Promise<Answer> | Answer, what
 /**
  * The event loop kept up with a long run of generated inputs. The delay's p99 is only a fair figure over many
  * samples (a thousand in the files that run it): over the few seconds of the hand-made cases a couple of
- * scheduler hiccups on a busy machine would be the p99.
+ * scheduler hiccups on a busy machine would be the p99. The bound is far above that noise and far below
+ * what an input whose cost grows faster than its size does (seconds).
  */
 export function itKeptTheEventLoopResponsive(target: FuzzTarget): void {
   const { server } = target;
-  it('kept the event loop responsive throughout (p99 delay under 100 ms, measured in the server)', async () => {
+  it('kept the event loop responsive throughout (p99 delay under 250 ms, measured in the server)', async () => {
     const seen = server.output().length;
     server.process.kill('SIGUSR2');
     let report: RegExpExecArray | null = null;
@@ -195,7 +196,7 @@ export function itKeptTheEventLoopResponsive(target: FuzzTarget): void {
     expect(report, 'the server printed no event-loop-delay report').not.toBeNull();
     const delay = JSON.parse(report![1]);
     console.info(`fuzz: event-loop p99 ${delay.p99_ms} ms, max ${delay.max_ms} ms over ${delay.samples} samples`);
-    expect(delay.p99_ms).toBeLessThan(100);
+    expect(delay.p99_ms).toBeLessThan(250);
   });
 }
 
