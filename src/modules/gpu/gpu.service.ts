@@ -168,7 +168,8 @@ export class GpuService implements OnApplicationShutdown {
   /** A sample's answer is built once (calls come faster than samples); each call stamps its own collected_at. */
   private answerFromSample(host: Host, st: HostGpuState, fresh: { at: number; reading: GpuStatus }): GpuStatusResult {
     const built = st.answered;
-    if (built?.reading === fresh.reading && built.profile === st.profile) return { ...built.result, collected_at: new Date(this.now()).toISOString() };
+    if (built?.reading === fresh.reading && built.profile === st.profile)
+      return { ...built.result, collected_at: new Date(this.now()).toISOString() };
     const result = this.result(host, this.withVersions(st, fresh.reading), fresh.at);
     st.answered = { reading: fresh.reading, profile: st.profile, result };
     return result;
