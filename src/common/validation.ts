@@ -94,11 +94,48 @@ export async function validateInput<T extends object>(cls: Type<T>, value: unkno
     const more = unknown.length > MAX_UNKNOWN_LISTED ? `; and ${unknown.length - MAX_UNKNOWN_LISTED} more unknown fields` : '';
     throw new AppError(400, 'VALIDATION_FAILED', `Invalid input: ${listed.join('; ')}${more}.`);
   }
+  const memoKey = flatInputKey(value);
+  const known = memoKey === undefined ? undefined : validInputs.get(cls)?.get(memoKey);
+  if (known) return Object.assign(Object.create(Object.getPrototypeOf(known)) as T, known);
   const instance = plainToInstance(cls, value);
   const errors = await validate(instance, OPTIONS);
   if (errors.length) throw validationError(errors);
+  if (memoKey !== undefined) remember(cls, memoKey, instance);
   return instance;
 }
+
+/**
+ * Flat inputs already found valid, per DTO class. Most calls repeat a few small inputs (`{}`,
+ * `{host: "whisper"}`, a job id), and converting and validating one costs class-transformer and
+ * class-validator tens of µs a call; the result depends on nothing but the input. Only flat inputs
+ * (every value a string, number, boolean or null) of a few hundred bytes are kept, so a copy of the
+ * instance shares nothing with another call; invalid inputs are never kept (they are validated, and
+ * refused, every time). Bounded per class: when full, the oldest entry goes.
+ */
+const validInputs = new WeakMap<Type<object>, Map<string, object>>();
+const MAX_REMEMBERED_PER_CLASS = 128;
+const MAX_REMEMBERED_KEY_CHARS = 512;
+
+/** The memo key of a small flat input, or undefined when it is not one. */
+function flatInputKey(value: object): string | undefined {
+  for (const v of Object.values(value)) {
+    // Objects could be shared between calls; JSON would write undefined, NaN or Infinity as something else.
+    const primitive = v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+    if (!primitive) return undefined;
+  }
+  const key = JSON.stringify(value);
+  return key.length <= MAX_REMEMBERED_KEY_CHARS ? key : undefined;
+}
+
+function remember(cls: Type<object>, key: string, instance: object): void {
+  let known = validInputs.get(cls);
+  if (!known) validInputs.set(cls, (known = new Map()));
+  if (known.size >= MAX_REMEMBERED_PER_CLASS) known.delete(known.keys().next().value!);
+  known.set(key, instance);
+}
+
+/** How many inputs of a class are remembered as valid (for tests of the bound). */
+export const rememberedInputCount = (cls: Type<object>): number => validInputs.get(cls)?.size ?? 0;
 
 const PRIMITIVES = new Set<unknown>([String, Number, Boolean, Array, Object]);
 

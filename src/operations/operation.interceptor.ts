@@ -19,7 +19,8 @@ export class OperationInterceptor implements NestInterceptor {
     if (!op) return next.handle();
     const req = context.switchToHttp().getRequest<Request>();
     const started = performance.now();
-    const args = restArgs(req);
+    // Only the audit reads the arguments; merging them costs a query-string parse for every other call.
+    const args = op.audited ? restArgs(req) : {};
     const record = (status: number, code?: string) =>
       this.calls.record(op, { caller: req.caller!, args, status, code, startedAt: started, surface: 'rest' });
     return next.handle().pipe(

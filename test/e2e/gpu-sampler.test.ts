@@ -88,6 +88,23 @@ describe('GPU sampler and gpu_history', () => {
     expect(queries() - before).toBeGreaterThanOrEqual(2);
   });
 
+  it('answers built from one sample carry their own collected_at, and a newer sample gives a newer answer', async () => {
+    const [a, b] = await until('two answers from the same sample', async () => {
+      const x = await status();
+      await sleep(20);
+      const y = await status();
+      return fromSample(x) && fromSample(y) && x.sampled_at === y.sampled_at ? [x, y] : undefined;
+    });
+    expect(Date.parse(b.collected_at)).toBeGreaterThan(Date.parse(a.collected_at));
+    const { collected_at: _a, ...restA } = a;
+    const { collected_at: _b, ...restB } = b;
+    expect(restB).toEqual(restA);
+    await sleep(1200); // more than two sample intervals
+    const later = await status();
+    expect(fromSample(later)).toBe(true);
+    expect(Date.parse(later.sampled_at)).toBeGreaterThan(Date.parse(b.sampled_at));
+  });
+
   it('gpu_history: statistics of the sampled readings over the window, per GPU (one driver so far)', async () => {
     await until('a sampled answer', async () => ((s) => (fromSample(s) ? s : undefined))(await status()));
     const r = await call(server.url, 'GET', '/gpu/history', { key: KEY, query: { window_minutes: '1' } });

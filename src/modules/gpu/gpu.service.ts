@@ -37,6 +37,8 @@ interface HostGpuState {
   history?: HostGpuHistory;
   /** Time of the newest reading fed to the history (readings from calls and the sampler interleave). */
   lastFed: number;
+  /** The answer built from the newest sample gpu_status answered from. */
+  answered?: { reading: GpuStatus; profile?: DriverProfile; result: GpuStatusResult };
 }
 
 @Injectable()
@@ -63,7 +65,7 @@ export class GpuService implements OnApplicationShutdown {
     const host = this.hosts.get(input.host);
     const st = this.touch(host);
     const fresh = this.freshSample(st);
-    if (fresh) return this.result(host, this.withVersions(st, fresh.reading), fresh.at);
+    if (fresh) return this.answerFromSample(host, st, fresh);
     const status = await this.read(host);
     this.samplerAfterRead(host, st);
     return this.result(host, status, this.now());
@@ -156,6 +158,16 @@ export class GpuService implements OnApplicationShutdown {
       driver_version: st.profile?.driver_version ?? reading.driver_version,
       cuda_version: st.profile?.cuda_version ?? null,
     };
+  }
+
+  /** A sample's answer is built once (calls come faster than samples); each call stamps its own collected_at. */
+  private answerFromSample(host: Host, st: HostGpuState, fresh: { at: number; reading: GpuStatus }): GpuStatusResult {
+    const built = st.answered;
+    if (built?.reading === fresh.reading && built.profile === st.profile)
+      return { ...built.result, collected_at: new Date(this.now()).toISOString() };
+    const result = this.result(host, this.withVersions(st, fresh.reading), fresh.at);
+    st.answered = { reading: fresh.reading, profile: st.profile, result };
+    return result;
   }
 
   private result(host: Host, status: GpuStatus, at: number): GpuStatusResult {
