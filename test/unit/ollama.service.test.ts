@@ -1,7 +1,7 @@
 /**
  * OllamaService without the server: the real service, JobStore and OllamaClient against the in-process fake
  * Ollama (test/support/fake-ollama.ts), with a fake host registry whose transport answers the disk check's
- * df and a fake gpu_status. Each public method's success and failure paths, in a few seconds; the e2e
+ * df and a fake GpuService.status(). Each public method's success and failure paths, in a few seconds; the e2e
  * tests cover the same calls through REST and MCP.
  */
 import 'reflect-metadata';
@@ -53,7 +53,7 @@ let service: OllamaService;
 /** What the fake transport answers to the disk check: df output, or a failure (no df on the host). */
 let diskCheck: () => Promise<string>;
 const execCommands: string[] = [];
-/** What the fake gpu_status answers. */
+/** What the fake GpuService.status() answers (the whole reading, uncut). */
 let gpuStatus: () => Promise<unknown>;
 
 beforeEach(async () => {
@@ -96,7 +96,7 @@ beforeEach(async () => {
       return host;
     },
   } as unknown as HostRegistry;
-  const gpu = { gpu_status: () => gpuStatus() } as unknown as GpuService;
+  const gpu = { status: () => gpuStatus() } as unknown as GpuService;
   jobs = new JobStore({ progressIntervalMs: 0, cancelGraceMs: 300 });
   service = new OllamaService(registry, jobs, gpu);
 });
