@@ -172,7 +172,9 @@ describe('SshTransport on an sshd that refuses every session (own sshd, MaxSessi
     const opens = countExecOpens();
     try {
       const began = Date.now();
-      const errors = await Promise.all(Array.from({ length: 4 }, () => appErrorOf(t.exec('echo never', { ...defaults, timeoutMs: 30_000 }))));
+      const errors = await Promise.all(
+        Array.from({ length: 4 }, () => appErrorOf(t.exec('echo never', { ...defaults, timeoutMs: 30_000 }))),
+      );
       // The retries take about 0.6 s; far from the 30 s timeout, which would mean waiting for a close.
       expect(Date.now() - began).toBeLessThan(15_000);
       for (const err of errors) {
