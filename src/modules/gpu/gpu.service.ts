@@ -37,8 +37,11 @@ interface HostGpuState {
   history?: HostGpuHistory;
   /** Time of the newest reading fed to the history (readings from calls and the sampler interleave). */
   lastFed: number;
-  /** The answer built from the newest sample gpu_status answered from. */
-  answered?: { reading: GpuStatus; profile?: DriverProfile; result: GpuStatusResult };
+  /**
+   * The answers built from the newest sample a call answered from: the whole reading, and the one cut to
+   * the host's answer size (made on the first gpu_status call for this sample).
+   */
+  answered?: { reading: GpuStatus; profile?: DriverProfile; whole: GpuStatusResult; fitted?: GpuStatusResult };
 }
 
 @Injectable()
@@ -57,18 +60,23 @@ export class GpuService implements OnApplicationShutdown {
   }
 
   async gpu_status(input: GpuStatusInput): Promise<GpuStatusResult> {
-    return fitGpuStatus(await this.status(input), this.hosts.get(input.host).config.results.default_max_bytes);
+    return this.answer(input, true);
   }
 
   /** The whole reading, every GPU and process (model fit and panels); gpu_status cuts it to the answer size. */
   async status(input: GpuStatusInput): Promise<GpuStatusResult> {
+    return this.answer(input, false);
+  }
+
+  private async answer(input: GpuStatusInput, fitted: boolean): Promise<GpuStatusResult> {
     const host = this.hosts.get(input.host);
     const st = this.touch(host);
     const fresh = this.freshSample(st);
-    if (fresh) return this.answerFromSample(host, st, fresh);
+    if (fresh) return this.answerFromSample(host, st, fresh, fitted);
     const status = await this.read(host);
     this.samplerAfterRead(host, st);
-    return this.result(host, status, this.now());
+    const whole = this.result(host, status, this.now());
+    return fitted ? fitGpuStatus(whole, host.config.results.default_max_bytes) : whole;
   }
 
   async gpu_history(input: GpuHistoryInput): Promise<GpuHistoryResult> {
@@ -160,14 +168,18 @@ export class GpuService implements OnApplicationShutdown {
     };
   }
 
-  /** A sample's answer is built once (calls come faster than samples); each call stamps its own collected_at. */
-  private answerFromSample(host: Host, st: HostGpuState, fresh: { at: number; reading: GpuStatus }): GpuStatusResult {
-    const built = st.answered;
-    if (built?.reading === fresh.reading && built.profile === st.profile)
-      return { ...built.result, collected_at: new Date(this.now()).toISOString() };
-    const result = this.result(host, this.withVersions(st, fresh.reading), fresh.at);
-    st.answered = { reading: fresh.reading, profile: st.profile, result };
-    return result;
+  /**
+   * A sample's answers are built and cut once (calls come faster than samples); each call stamps its own
+   * collected_at.
+   */
+  private answerFromSample(host: Host, st: HostGpuState, fresh: { at: number; reading: GpuStatus }, fitted: boolean): GpuStatusResult {
+    let built = st.answered;
+    if (built?.reading !== fresh.reading || built.profile !== st.profile) {
+      const whole = this.result(host, this.withVersions(st, fresh.reading), fresh.at);
+      built = st.answered = { reading: fresh.reading, profile: st.profile, whole };
+    }
+    const answer = fitted ? (built.fitted ??= fitGpuStatus(built.whole, host.config.results.default_max_bytes)) : built.whole;
+    return { ...answer, collected_at: new Date(this.now()).toISOString() };
   }
 
   private result(host: Host, status: GpuStatus, at: number): GpuStatusResult {
