@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError } from './config/config-error.js';
 import type { AppConfig } from './config/config.types.js';
+import { bracketIpv6 } from './config/host-names.js';
 
 /**
  * Binds the HTTP port and returns the address the socket really listens on. A failed bind becomes one
@@ -17,7 +18,7 @@ export async function listenOrExplain(app: NestExpressApplication, config: AppCo
 }
 
 function listenFailure(e: NodeJS.ErrnoException, { port, bind_address: bind }: AppConfig): string {
-  const at = `${bind.includes(':') ? `[${bind}]` : bind}:${port}`;
+  const at = `${bracketIpv6(bind)}:${port}`;
   switch (e.code) {
     case 'EADDRINUSE':
       return `cannot listen on ${at}: the port is already in use (another gpu-host-tools still running? \`ss -ltnp 'sport = :${port}'\` shows the process); stop it, or choose another PORT (or BIND_ADDRESS)`;

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { AppConfig } from '../config/config.types.js';
-import { isLoopback, parseHostAndPort, type HostAndPort } from '../config/host-names.js';
+import { bracketIpv6, isLoopback, parseHostAndPort, type HostAndPort } from '../config/host-names.js';
 import { AppError, errorBody } from './errors.js';
 
 /** What the check reads from a request. */
@@ -39,7 +39,7 @@ export class HostOriginPolicy {
     // load-config has refused entries that do not parse.
     this.allowedHosts = config.allowed_hosts.map((h) => parseHostAndPort(h)).filter((h): h is HostAndPort => h !== undefined);
     this.corsOrigins = new Set(config.cors_origins);
-    const bind = parseHostAndPort(config.bind_address.includes(':') ? `[${config.bind_address}]` : config.bind_address)?.hostname;
+    const bind = parseHostAndPort(bracketIpv6(config.bind_address))?.hostname;
     this.bindAddress = bind && !UNSPECIFIED.has(bind) ? bind : undefined;
     this.anyHost = config.keys.length > 0 && config.allowed_hosts.length === 0;
   }

@@ -1,7 +1,7 @@
 import { Injectable, type ArgumentMetadata, type PipeTransform, type Type } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
-import { getMetadataStorage, validate, type ValidationError } from 'class-validator';
-import { nearestName } from '../config/nearest-name.js';
+import { validate, type ValidationError } from 'class-validator';
+import { declaredFields, nearestName } from '../config/nearest-name.js';
 import { AppError } from './errors.js';
 
 /** Unknown fields are refused (a typo should not silently do nothing). */
@@ -26,8 +26,7 @@ function describe(errors: ValidationError[], prefix = ''): string[] {
     let own: string[];
     if (texts.some((text) => text.startsWith('property '))) {
       // class-validator says "property x should not exist" for unknown fields of nested objects.
-      const parent = e.target?.constructor as Type<object> | undefined;
-      own = [unknownField(path, e.property, parent && parent !== Object ? declaredFields(parent) : [])];
+      own = [unknownField(path, e.property, declaredFields(e.target?.constructor))];
     } else if (texts.length && e.value === undefined) {
       // A missing field breaks every rule it has (type, length, pattern); the one thing to say is that it is missing.
       own = [`${path}: required`];
@@ -51,21 +50,6 @@ function depthExceeds(value: unknown, limit: number): boolean {
     for (const child of Object.values(node)) stack.push([child, depth + 1]);
   }
   return false;
-}
-
-/** Properties a DTO declares (every field carries at least one class-validator decorator). */
-const declared = new WeakMap<Type<object>, Set<string>>();
-function declaredFields(cls: Type<object>): Set<string> {
-  let fields = declared.get(cls);
-  if (!fields) {
-    fields = new Set(
-      getMetadataStorage()
-        .getTargetValidationMetadatas(cls, '', true, false)
-        .map((m) => m.propertyName),
-    );
-    declared.set(cls, fields);
-  }
-  return fields;
 }
 
 /**

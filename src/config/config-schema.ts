@@ -15,13 +15,12 @@ import {
   Min,
   MinLength,
   ValidateNested,
-  getMetadataStorage,
   validateSync,
   type ValidationError,
 } from 'class-validator';
 import { ALL_SCOPES, LOG_LEVELS, type LogLevelSetting, type Scope } from './config.types.js';
 import { HOST_KEY_FINGERPRINT_PATTERN, HOST_KEY_FINGERPRINT_RULE } from './host-names.js';
-import { nearestName } from './nearest-name.js';
+import { declaredFields, nearestName } from './nearest-name.js';
 
 // ---- the YAML file's shape (snake_case, as documented in config.example.yaml) ----
 
@@ -130,15 +129,6 @@ export function readSection<T extends object>(cls: new () => T, value: object): 
   return { section, violation: firstViolation(validateSync(section, { whitelist: true, forbidNonWhitelisted: true })) };
 }
 
-/** The YAML keys a Raw* class declares, for "did you mean" on an unknown key. */
-function yamlKeys(target: object | undefined): string[] {
-  const cls = target?.constructor;
-  if (!cls || cls === Object) return [];
-  return getMetadataStorage()
-    .getTargetValidationMetadatas(cls, '', true, false)
-    .map((m) => m.propertyName);
-}
-
 const STRING_RULES = new Set(['isString', 'matches', 'minLength', 'maxLength']);
 
 function firstViolation(errors: ValidationError[], prefix: string[] = []): Violation | undefined {
@@ -148,7 +138,7 @@ function firstViolation(errors: ValidationError[], prefix: string[] = []): Viola
       const texts = Object.values(e.constraints);
       let text: string;
       if (texts.some((t) => t.startsWith('property '))) {
-        const near = nearestName(e.property, yamlKeys(e.target));
+        const near = nearestName(e.property, declaredFields(e.target?.constructor));
         text = `unknown key${near ? ` (did you mean ${near}?)` : ''}`;
       } else if (e.value === undefined) {
         text = 'required';

@@ -40,6 +40,11 @@ export interface HostAndPort {
 const DNS_NAME = /^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*$/;
 const PORT = /^\d{1,5}$/;
 
+/** An address as it stands before `:port` or in a URL: an IPv6 literal in brackets, anything else as is. */
+export function bracketIpv6(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
 /**
  * Parses `name`, `name:port`, `[v6]` or `[v6]:port` (RFC 9110 Host syntax), any case, with or
  * without one trailing dot on a name. Anything else (a scheme, a path, spaces, a bare IPv6 address,

@@ -8,7 +8,7 @@ import { applyEnvironment, envValue, keyLabel, type Origins } from './config-env
 import { ConfigError } from './config-error.js';
 import { RawConfig, RawGpu, RawHost, RawKey, RawServer, readSection } from './config-schema.js';
 import type { ApiKeyConfig, AppConfig, HostConfig } from './config.types.js';
-import { HOST_NAME_PATTERN, isLoopback, parseHostAndPort } from './host-names.js';
+import { bracketIpv6, HOST_NAME_PATTERN, isLoopback, parseHostAndPort } from './host-names.js';
 
 /**
  * Reads configuration: YAML from CONFIG_FILE (if set) first, environment variables over it. Throws
@@ -193,8 +193,4 @@ function resolveHost(name: string, value: unknown, origins: Origins, home: strin
 
 function expandHome(p: string, home: string): string {
   return p === '~' ? home : p.startsWith('~/') ? join(home, p.slice(2)) : p;
-}
-
-function bracketIpv6(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }

@@ -1,3 +1,5 @@
+import { getMetadataStorage } from 'class-validator';
+
 /**
  * The known name a mistyped one most likely meant, for "unknown field" messages (request input and the
  * YAML configuration). An abbreviation wins over a small edit ("cmd" is command, not cwd); otherwise the
@@ -23,6 +25,27 @@ export function nearestName(unknown: string, known: Iterable<string>): string | 
     }
   }
   return best;
+}
+
+const declared = new WeakMap<object, ReadonlySet<string>>();
+
+/**
+ * The fields a class declares, the names an unknown one is compared with: every request DTO and YAML
+ * section field carries at least one class-validator decorator. None for a plain object (a nested value
+ * no class describes) or no class at all.
+ */
+export function declaredFields(cls: object | undefined): ReadonlySet<string> {
+  if (!cls || cls === Object) return new Set();
+  let fields = declared.get(cls);
+  if (!fields) {
+    fields = new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(cls as new () => unknown, '', true, false)
+        .map((m) => m.propertyName),
+    );
+    declared.set(cls, fields);
+  }
+  return fields;
 }
 
 const normalize = (name: string) => name.toLowerCase().replace(/-/g, '_');

@@ -10,6 +10,7 @@ import { formatSeconds } from '../../common/text.js';
 import type { SshConnection } from './ssh-connection.js';
 import { channelOpenError, droppedBeforeStart, droppedDuringExec, forwardOpenError, ForwardError, type SshTarget } from './ssh-errors.js';
 import { TunnelSocket } from './tunnel-socket.js';
+import { bracketIpv6 } from '../../config/host-names.js';
 
 /**
  * Retries of a refused channel open while none of our exec channels is open on the connection (so no
@@ -149,7 +150,7 @@ export function openSftp(conn: SshConnection, target: SshTarget, timeoutMs: numb
  * drops later.
  */
 export async function openForward(conn: SshConnection, target: SshTarget, host: string, port: number, timeoutMs: number): Promise<Duplex> {
-  const dest = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const dest = `${bracketIpv6(host)}:${port}`;
   const lost = () => new ForwardError('SSH_CONNECTION_DROPPED', `the SSH connection to ${target.address} dropped`, target.address);
   const channel = await new Promise<ClientChannel>((resolve, reject) => {
     let settled = false;
