@@ -68,7 +68,10 @@ export async function openExecRetrying(
   }
 }
 
-/** Opens an exec channel; the caller reports its close with conn.execClosed(). */
+/**
+ * Opens an exec channel, counted on the connection until it closes (ssh2 closes every channel when the
+ * connection goes), whoever holds it: a call, the reaper, or nobody when it opened after its call gave up.
+ */
 function openExec(conn: SshConnection, target: SshTarget, command: string): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
     const answered = conn.awaitReply();
@@ -95,6 +98,7 @@ function openExec(conn: SshConnection, target: SshTarget, command: string): Prom
           return reject(refused);
         }
         conn.execOpened();
+        channel.once('close', () => conn.execClosed());
         resolve(channel);
       });
     } catch (err) {

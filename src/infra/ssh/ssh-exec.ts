@@ -160,7 +160,6 @@ export class ProcessGroupReaper {
           const command = `kill -s KILL -- ${pids.map((p) => `-${p}`).join(' ')} 2>/dev/null; true`;
           try {
             const ch = await openExecRetrying(conn, this.target, command, new AbortController().signal);
-            ch.once('close', () => conn.execClosed());
             await new Promise<void>((resolve) => {
               const t = setTimeout(() => {
                 killChannel(ch);

@@ -238,7 +238,6 @@ export class SshTransport implements HostTransport {
     try {
       return await runOnChannel(opened, channel!, options, started, this.target, this.reaper);
     } finally {
-      opened.execClosed();
       release!();
     }
   }
