@@ -157,9 +157,6 @@ function verifyHostKey(o: DialOptions, key: Buffer, knownHosts: KnownHostEntry[]
   if (verdict.result === 'changed') {
     return hostKeyProblem(o, key, { verdict: 'changed', changedLines: verdict.lines });
   }
-  if (pinned && !o.knownHostsPath) {
-    return hostKeyProblem(o, key, { verdict: 'pin-mismatch', pinned: normaliseFingerprint(pinned) });
-  }
   return hostKeyProblem(o, key, {
     verdict: pinned ? 'pin-mismatch' : 'unknown',
     pinned: pinned ? normaliseFingerprint(pinned) : undefined,

@@ -69,7 +69,7 @@ export class SshConnection {
   awaitReply(): () => void {
     if (this.waiting++ === 0) {
       // Silence is counted from when someone started waiting, not from the last traffic of an idle connection.
-      this.lastHeard = Math.max(this.lastHeard, performance.now());
+      this.lastHeard = performance.now();
       this.watchdog = setInterval(() => this.checkWedged(), WEDGE_CHECK_EVERY_MS);
       this.watchdog.unref();
     }
