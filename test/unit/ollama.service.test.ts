@@ -313,8 +313,11 @@ describe('create as a job', () => {
   it('what show left out of a small answer is put back from the model the marker names', async () => {
     const full = await service.ollama_show_model({ model: 'llama3.2', max_bytes: 1 << 20 });
     const small = await service.ollama_show_model({ model: 'llama3.2', max_bytes: 1024 });
+    const showsBefore = fake.state.requests.filter((r) => r.path === '/api/show').length;
     const job = await finished(await service.ollama_create_model({ model: 'llama-copy', modelfile: small.modelfile, wait_seconds: 30 }));
     expect(job.state).toBe('succeeded');
+    // Both markers name llama3.2: one show of it serves both.
+    expect(fake.state.requests.filter((r) => r.path === '/api/show').length - showsBefore).toBe(1);
     const copy = await service.ollama_show_model({ model: 'llama-copy', max_bytes: 1 << 20 });
     expect(copy.template).toBe(full.template);
     expect(copy.modelfile).toContain('LLAMA 3.2 COMMUNITY LICENSE AGREEMENT');

@@ -81,9 +81,12 @@ export async function putBackLeftOut(
   body: OllamaCreateRequest,
   show: (model: string) => Promise<OllamaShowResponse>,
 ): Promise<void> {
+  // A long show leaves out both LICENSE and TEMPLATE of the same model: ask Ollama once per model.
+  const shown = new Map<string, Promise<OllamaShowResponse>>();
   for (const { instruction, model } of leftOutMarkers(modelfile)) {
     if (body[instruction] !== undefined) continue; // the Modelfile gives its own value
-    const source = await show(model);
+    if (!shown.has(model)) shown.set(model, show(model));
+    const source = await shown.get(model)!;
     if (instruction === 'template') {
       if (source.template !== undefined) body.template = source.template;
       continue;
