@@ -41,7 +41,7 @@ export type FitAssessment = Omit<OllamaModelFitResult, 'host'>;
 const toMib = (bytes: number) => Math.ceil(bytes / MIB);
 
 /** Free MiB of a GPU: nvidia-smi's memory.free, or total minus used when only those are known. */
-function freeMib(gpu: FitGpu): number {
+export function freeMib(gpu: FitGpu): number {
   if (gpu.memory_free_mb !== null) return Math.max(0, gpu.memory_free_mb);
   if (gpu.memory_total_mb !== null && gpu.memory_used_mb !== null) return Math.max(0, gpu.memory_total_mb - gpu.memory_used_mb);
   return 0;

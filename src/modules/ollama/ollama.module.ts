@@ -10,6 +10,6 @@ import { OllamaService } from './ollama.service.js';
   controllers: [OllamaController],
   // One store for the process: jobs are found by id from any request, REST or MCP.
   providers: [OllamaService, JobMetrics, { provide: JobStore, useFactory: () => new JobStore() }],
-  exports: [JobStore, OllamaService],
+  exports: [OllamaService],
 })
 export class OllamaModule {}

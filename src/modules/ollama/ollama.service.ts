@@ -34,7 +34,7 @@ import {
 import { type OllamaModelFitInput, type OllamaModelFitResult } from './dto/ollama-model-fit.dto.js';
 import { JobStore, type JobProgressReport } from './jobs.js';
 import { createBody } from './create-body.js';
-import { assessModelFit } from './model-fit.js';
+import { assessModelFit, freeMib } from './model-fit.js';
 import { buildModelsDirCommand, parseModelsDirSpace, PullSpaceCheck, type ModelsDirSpace } from './pull-disk-check.js';
 import { fitShowResult, putBackLeftOut } from './left-out.js';
 import { parseParametersText, toModelSummary, toRunningModel } from './ollama-format.js';
@@ -167,7 +167,7 @@ export class OllamaService implements OnApplicationShutdown {
     const context = input.context_length === undefined ? '' : ` at ${input.context_length} tokens`;
     if (installed.remote_host) {
       const zero = { weights: 0, kv_cache: 0, overhead: 0, total: 0 };
-      const free = 'status' in gpu ? gpu.status.gpus.reduce((a, g) => a + (g.memory_free_mb ?? 0), 0) : 0;
+      const free = 'status' in gpu ? gpu.status.gpus.reduce((a, g) => a + freeMib(g), 0) : 0;
       return {
         host: host.name,
         model: input.model,
