@@ -107,7 +107,7 @@ export class GpuService implements OnApplicationShutdown {
     const host = this.hosts.get(hostName);
     const st = this.stateOf(host);
     const fresh = this.freshSample(st);
-    if (fresh) return this.result(host, this.withVersions(st, fresh.reading), fresh.at);
+    if (fresh) return this.answerFromSample(host, st, fresh, false);
     const status = await this.read(host);
     if (this.settings.history === 'always') this.ensureSampler(host, st);
     return this.result(host, status, this.now());
