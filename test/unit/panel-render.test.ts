@@ -8,7 +8,7 @@ import type { OllamaJob } from '../../src/modules/ollama/dto/ollama-jobs.dto.js'
 import type { OllamaRunningModel } from '../../src/modules/ollama/dto/ollama-models.dto.js';
 import type { HostView } from '../../src/modules/panel/panel-data.js';
 import { bar, esc, num, until } from '../../src/modules/panel/render/format.js';
-import { mcpAppPage, panelPage } from '../../src/modules/panel/render/pages.js';
+import { mcpAppPage, panelBody, panelPage } from '../../src/modules/panel/render/pages.js';
 import { renderDashboardBody, renderHost } from '../../src/modules/panel/render/sections.js';
 import { panelSummary } from '../../src/modules/panel/render/summary.js';
 
@@ -161,7 +161,7 @@ describe('sections', () => {
       ],
     });
     for (const panel of ['overview', 'gpus', 'models', 'jobs'] as const) {
-      const page = panelPage(hostile, panel, NOW, LIB);
+      const page = panelPage(hostile, panel, panelBody(hostile, panel, NOW), LIB);
       expect(page).not.toContain('<img');
       expect(page).not.toMatch(/<script>alert/);
       expect(page).toContain('&lt;img src=x onerror=alert(1)&gt;');
@@ -245,19 +245,19 @@ describe('sections', () => {
 
 describe('pages', () => {
   it('a panel page is self-contained: a CSP allowing no request, no src or href attribute, inline script only with charts', () => {
-    const gpus = panelPage(view(), 'gpus', NOW, LIB);
+    const gpus = panelPage(view(), 'gpus', panelBody(view(), 'gpus', NOW), LIB);
     expect(gpus).toContain(
       `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">`,
     );
     expect(gpus).not.toMatch(/\s(src|href)=/);
     expect(gpus).toContain(LIB.js);
     expect(gpus.match(/<script>/g)).toHaveLength(2);
-    const jobs = panelPage(view(), 'jobs', NOW, LIB);
+    const jobs = panelPage(view(), 'jobs', panelBody(view(), 'jobs', NOW), LIB);
     expect(jobs).not.toContain('<script');
   });
 
   it('a "</script" inside the chart library cannot end its script element early', () => {
-    const page = panelPage(view(), 'gpus', NOW, { js: 'var s="</script><b>x</b>";', css: '' });
+    const page = panelPage(view(), 'gpus', panelBody(view(), 'gpus', NOW), { js: 'var s="</script><b>x</b>";', css: '' });
     expect(page).toContain('var s="<\\/script><b>x</b>";');
   });
 

@@ -20,14 +20,10 @@ export class PanelService {
     const panel: PanelKind = input.panel ?? 'overview';
     const view = await this.collect(host.name, panel);
     const now = Date.now();
-    const structured: ShowPanelResult = {
-      panel,
-      host: host.name,
-      generated_at: new Date(now).toISOString(),
-      html: panelBody(view, panel, now),
-    };
+    const body = panelBody(view, panel, now);
+    const structured: ShowPanelResult = { panel, host: host.name, generated_at: new Date(now).toISOString(), html: body };
     return {
-      html: panelPage(view, panel, now, chartLibrary()),
+      html: panelPage(view, panel, body, chartLibrary()),
       text: panelSummary(view, panel, now),
       structured: { ...structured },
     };

@@ -29,7 +29,8 @@ export function panelBody(view: HostView, panel: PanelKind, now: number): string
   return `<h1>${esc(PANEL_TITLES[panel])} · ${esc(view.name)}</h1>${renderHost(view, panel, now)}`;
 }
 
-export function panelPage(view: HostView, panel: PanelKind, now: number, charts: ChartLibrary): string {
+/** The self-contained page around a panel's `body` (from panelBody), with the chart library when it draws charts. */
+export function panelPage(view: HostView, panel: PanelKind, body: string, charts: ChartLibrary): string {
   const withCharts = PANEL_PARTS[panel].includes('gpus');
   const head =
     `<meta http-equiv="Content-Security-Policy" content="${SELF_CONTAINED_CSP}">` +
@@ -37,7 +38,7 @@ export function panelPage(view: HostView, panel: PanelKind, now: number, charts:
   const scripts = withCharts
     ? `<script>${scriptText(charts.js)}</script><script>${scriptText(CHARTS_JS)}window.ghtCharts.draw(document.body);</script>`
     : '';
-  return document(`${PANEL_TITLES[panel]} · ${view.name}`, head, `${panelBody(view, panel, now)}${scripts}`);
+  return document(`${PANEL_TITLES[panel]} · ${view.name}`, head, `${body}${scripts}`);
 }
 
 /** The dashboard's page: no data in it (it is public); the data comes over dashboard/events with the key. */
