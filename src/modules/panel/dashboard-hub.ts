@@ -77,7 +77,14 @@ export class DashboardHub implements OnApplicationShutdown {
       }
       const view = st.view;
       this.refresh(st, 'info', now, () => this.sources.info(host.name).then((o) => ((view.info = o), o.ok)));
-      this.refresh(st, 'gpu', now, () => this.sources.gpuStatus(host.name).then((o) => ((view.gpu = o), o.ok)));
+      // The charts move only with a GPU reading: drawn from the history when one arrives, not on every publish.
+      this.refresh(st, 'gpu', now, () =>
+        this.sources.gpuStatus(host.name).then((o) => {
+          view.gpu = o;
+          view.charts = this.sources.charts(host.name);
+          return o.ok;
+        }),
+      );
       this.refresh(st, 'running', now, () => this.sources.running(host.name).then((o) => ((view.running = o), o.ok)));
       this.refresh(st, 'resources', now, () => this.sources.resources(host.name).then((o) => ((view.resources = o), o.ok)));
     }
@@ -113,9 +120,7 @@ export class DashboardHub implements OnApplicationShutdown {
     const now = Date.now();
     const views = this.hosts.all().flatMap((h) => {
       const st = this.state.get(h.name);
-      if (!st) return [];
-      st.view.charts = this.sources.charts(h.name);
-      return [st.view];
+      return st ? [st.view] : [];
     });
     const html = renderDashboardBody(views, now);
     if (html === this.last?.html) return;
