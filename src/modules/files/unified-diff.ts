@@ -8,9 +8,9 @@
  *
  * The cost is bounded whatever the texts (files_edit diffs files of up to 10 MiB): the common prefix and
  * suffix are found on the characters, without splitting the unchanged part into lines; only the changed
- * middle is split, and when the minimal script would cost more than `maxWork` steps the middle is shown as
+ * middle is split, and when the minimal script would cost more than MAX_WORK steps the middle is shown as
  * one block of removals followed by one block of additions (still a correct diff that `patch` applies,
- * just not the smallest one). A middle larger than `maxChangedChars` is not diffed at all: the answer is
+ * just not the smallest one). A middle larger than MAX_CHANGED_CHARS is not diffed at all: the answer is
  * one line saying which lines changed.
  */
 
@@ -22,11 +22,12 @@ export interface DiffOptions {
   newName?: string;
   /** Largest number of changed lines searched for a minimal script (default 2000). */
   maxEditDistance?: number;
-  /** Most steps (diagonals plus matched lines) spent searching for a minimal script (default 4 000 000). */
-  maxWork?: number;
-  /** Largest changed middle, old and new characters together, shown as a diff (default 2 MiB). */
-  maxChangedChars?: number;
 }
+
+/** Most steps (diagonals plus matched lines) spent searching for a minimal script. */
+const MAX_WORK = 4_000_000;
+/** Largest changed middle, old and new characters together, shown as a diff. */
+const MAX_CHANGED_CHARS = 2 * 1024 * 1024;
 
 type Op = { kind: ' ' | '-' | '+'; line: string };
 
@@ -60,7 +61,7 @@ export function unifiedDiff(oldText: string, newText: string, options: DiffOptio
   const newMid = newText.slice(pre, newText.length - suf);
 
   const firstLine = countNewlines(oldText, 0, pre) + 1;
-  if (oldMid.length + newMid.length > (options.maxChangedChars ?? 2 * 1024 * 1024)) {
+  if (oldMid.length + newMid.length > MAX_CHANGED_CHARS) {
     const oldLines = countLines(oldMid);
     const newLines = countLines(newMid);
     return (
@@ -72,7 +73,7 @@ export function unifiedDiff(oldText: string, newText: string, options: DiffOptio
 
   const before = lastLines(oldText, pre, context);
   const after = splitLines(oldText.slice(oldText.length - suf, nthLineEnd(oldText, oldText.length - suf, context)));
-  const middle = editScript(splitLines(oldMid), splitLines(newMid), options.maxEditDistance ?? 2000, options.maxWork ?? 4_000_000);
+  const middle = editScript(splitLines(oldMid), splitLines(newMid), options.maxEditDistance ?? 2000, MAX_WORK);
   const ops: Op[] = [...before.map((line): Op => ({ kind: ' ', line })), ...middle, ...after.map((line): Op => ({ kind: ' ', line }))];
   const startLine = firstLine - before.length;
   let out = `--- ${oldName}\n+++ ${newName}\n`;
