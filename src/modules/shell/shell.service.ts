@@ -18,6 +18,11 @@ function truncationNote(r: ExecResult, keep: number, max: number): string {
   );
 }
 
+/** A field within its schema bounds may still be above what this host's settings allow. */
+function checkHostLimit(host: string, field: string, value: number, max: number): void {
+  if (value > max) throw new AppError(400, 'VALIDATION_FAILED', `Invalid input: ${field}: must be at most ${max} on host '${host}'.`);
+}
+
 @Injectable()
 export class ShellService {
   constructor(private readonly hosts: HostRegistry) {}
@@ -27,20 +32,9 @@ export class ShellService {
     const policy = host.config.shell;
     checkCommandPolicy(host.name, policy, input.command);
     const timeout = input.timeout_seconds ?? policy.default_timeout_seconds;
-    if (timeout > policy.max_timeout_seconds) {
-      throw new AppError(
-        400,
-        'VALIDATION_FAILED',
-        `Invalid input: timeout_seconds: must be at most ${policy.max_timeout_seconds} on host '${host.name}'.`,
-      );
-    }
-    if (input.max_output_bytes !== undefined && input.max_output_bytes > policy.max_output_bytes) {
-      throw new AppError(
-        400,
-        'VALIDATION_FAILED',
-        `Invalid input: max_output_bytes: must be at most ${policy.max_output_bytes} on host '${host.name}'.`,
-      );
-    }
+    checkHostLimit(host.name, 'timeout_seconds', timeout, policy.max_timeout_seconds);
+    if (input.max_output_bytes !== undefined)
+      checkHostLimit(host.name, 'max_output_bytes', input.max_output_bytes, policy.max_output_bytes);
     const keep = input.max_output_bytes ?? Math.min(policy.max_output_bytes, defaultStreamBytes(host.config.results.default_max_bytes));
     const r = await host.transport.exec(input.command, {
       timeoutMs: timeout * 1000,
