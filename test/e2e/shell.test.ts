@@ -1,34 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import os from 'node:os';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { call, startServer, type RunningServer } from '../support/server.js';
 import { sharedSshd } from '../support/context.js';
+import { pgrep } from '../support/processes.js';
+import { waitFor } from '../support/waiting.js';
 
 const FULL = 'full-key-0123456789abcdef';
 const READ = 'read-key-0123456789abcdef';
-
-/** Processes on this machine (the sshd runs here too) whose command line contains the marker. */
-function processesMatching(marker: string): string[] {
-  try {
-    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .filter((l) => l && !l.includes('pgrep'));
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}
-
-async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return check();
-}
 
 describe.each(['ssh', 'local'] as const)('shell_exec over the %s transport', (transport) => {
   let server: RunningServer;
@@ -90,7 +70,7 @@ describe.each(['ssh', 'local'] as const)('shell_exec over the %s transport', (tr
     expect(res.body.exit_code).toBeNull();
     expect(res.body.stdout).not.toContain('never');
     // Looking on the host: neither the foreground nor the background sleep may survive.
-    expect(await waitUntil(() => processesMatching(`sleep ${marker}`).length === 0, 3000)).toBe(true);
+    await waitFor('the killed sleep to be gone', () => pgrep(`sleep ${marker}`).length === 0, 3000);
   });
 
   it('kills the command when the HTTP client disconnects', async () => {
@@ -102,10 +82,10 @@ describe.each(['ssh', 'local'] as const)('shell_exec over the %s transport', (tr
       body: JSON.stringify({ command: `sleep ${marker}`, timeout_seconds: 30 }),
       signal: controller.signal,
     }).catch(() => undefined);
-    expect(await waitUntil(() => processesMatching(`sleep ${marker}`).length > 0, 5000)).toBe(true);
+    await waitFor('the sleep to start', () => pgrep(`sleep ${marker}`).length > 0, 5000);
     controller.abort();
     await pending;
-    expect(await waitUntil(() => processesMatching(`sleep ${marker}`).length === 0, 5000)).toBe(true);
+    await waitFor('the killed sleep to be gone', () => pgrep(`sleep ${marker}`).length === 0, 5000);
   });
 
   it('keeps the beginning and the end of long output within the cap, with exact byte counts', async () => {
