@@ -13,6 +13,7 @@ import { privateNvidiaSmi } from '../support/fake-nvidia-smi.js';
 import { addModel, fakeDigest, modelKey, startFakeOllama, type FakeOllama, type FakeLoadedModel } from '../support/fake-ollama.js';
 import { connectMcp, resultJson } from '../support/mcp-client.js';
 import { call, sshEnv, startServer, type RunningServer } from '../support/server.js';
+import { waitFor } from '../support/waiting.js';
 
 const FULL = 'full-key-0123456789abcdef';
 const READ = 'read-key-0123456789abcdef';
@@ -30,15 +31,6 @@ const FIT_FIELDS = [
   'offload_percent',
   'explanation',
 ].sort();
-
-/** Polls `probe` until it is true (generous bound; fails the test after it). */
-async function eventually(probe: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function expectError(res: { status: number; body: any }, status: number, code: string) {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
@@ -229,7 +221,11 @@ describe('ollama_model_fit and the pull disk check (built server, ssh transport)
       expect(res.body.error).toMatch(/but \d+\.\d\d GB is free on \/\S*, the file system of /);
       expect(res.body.error).toContain(modelsDir);
       // Ollama saw the client go away long before the end (a generous bound: 5 % = 2.5 s of progress lines).
-      await eventually(() => fake.state.cancelled.some((c) => c.kind === 'pull' && c.model === huge), 'the fake to see the pull closed');
+      await waitFor(
+        'the fake to see the pull closed',
+        () => fake.state.cancelled.some((c) => c.kind === 'pull' && c.model === huge),
+        10_000,
+      );
       const blob = fake.state.blobs.get(fakeDigest('huge/model'))!;
       expect(blob.completed).toBeLessThan(HUGE_LAYER * 0.05);
       expect(fake.state.models.has(modelKey(huge)!)).toBe(false);

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { call, startServer, type RunningServer } from '../support/server.js';
 import { startFakeOllama, modelKey, REQUIREMENTS_AGENT_SYSTEM, type FakeOllama } from '../support/fake-ollama.js';
 import { connectMcp, resultJson } from '../support/mcp-client.js';
+import { until, waitFor } from '../support/waiting.js';
 
 const FULL = 'full-key-0123456789abcdef';
 const READ = 'read-key-0123456789abcdef';
@@ -13,17 +14,6 @@ function expectError(res: { status: number; body: any }, status: number, code: s
   expect(typeof res.body.error).toBe('string');
   expect(typeof res.body.message).toBe('string');
   expect(res.body.message).not.toMatch(/\n\s+at /);
-}
-
-/** Polls `probe` until it returns a truthy value (generous bound; fails the test after it). */
-async function eventually<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 const JOB_FIELDS = [
@@ -272,10 +262,15 @@ describe('ollama tools over REST against a fake Ollama', () => {
     const started = await post('/ollama/pull', { model: 'qwen2.5:0.5b', wait_seconds: 0 });
     expect(started.body).toMatchObject({ state: 'running', kind: 'pull' });
     const id = started.body.job_id;
-    const moving = await eventually(async () => {
-      const s = await get(`/ollama/jobs/${id}`);
-      return s.body.completed_bytes > 0 ? s.body : undefined;
-    }, 'the pull to make progress');
+    const moving = await until(
+      'the pull to make progress',
+      async () => {
+        const s = await get(`/ollama/jobs/${id}`);
+        return s.body.completed_bytes > 0 ? s.body : undefined;
+      },
+      10_000,
+      25,
+    );
     expect(moving.status).toMatch(/^pulling [0-9a-f]{12}$/);
     expect(moving.percent).toBeGreaterThan(0);
     expect(moving.percent).toBeLessThan(100);
@@ -285,7 +280,11 @@ describe('ollama tools over REST against a fake Ollama', () => {
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({ job_id: id, state: 'cancelled', error: null });
     expect(cancelled.body.finished_at).not.toBeNull();
-    await eventually(() => fake.state.cancelled.some((c) => c.kind === 'pull' && c.model === 'qwen2.5:0.5b'), 'the fake to see the cancel');
+    await waitFor(
+      'the fake to see the cancel',
+      () => fake.state.cancelled.some((c) => c.kind === 'pull' && c.model === 'qwen2.5:0.5b'),
+      10_000,
+    );
     expect((await get(`/ollama/jobs/${id}`)).body.state).toBe('cancelled');
 
     // And without any body at all.
