@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { call, runCli, startServer, type RunningServer } from '../support/server.js';
+import { call, jsonOrUndefined, runCli, startServer, type RunningServer } from '../support/server.js';
 
 /**
  * DNS rebinding and CSRF against every route the server answers. Requests go through node:http:
@@ -35,13 +35,7 @@ function raw(base: string, route: Route, headers: Record<string, string> = {}): 
       res.setEncoding('utf8');
       res.on('data', (d) => (text += d));
       res.on('end', () => {
-        let body: any;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = undefined;
-        }
-        resolve({ status: res.statusCode!, body, headers: res.headers });
+        resolve({ status: res.statusCode!, body: jsonOrUndefined(text), headers: res.headers });
       });
     });
     req.on('error', reject);
