@@ -38,6 +38,9 @@ export async function startServer(
       const m = /listening on (http:\/\/\S+?) /.exec(output);
       if (m) {
         clearTimeout(timer);
+        // Once started, the server logs a line per audited call: searching all of its output again on
+        // each of them would cost this process (and a bench sharing the machine's cores) more per line.
+        child.stdout!.off('data', onData);
         // A wildcard bind (0.0.0.0, ::) is reached at loopback.
         resolveUrl(m[1].replace(/\[::1?\]|0\.0\.0\.0/, '127.0.0.1'));
       }
