@@ -8,9 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { check } from './log.mjs';
 import { rawConnect, rawExec } from './raw-ssh.mjs';
 
-/** shell_exec of `command` on the server under test; `expect(body)` says whether the answer is right. */
-export const httpShell = (ctx, command, expect) => async () => {
-  const r = await ctx.http.request(ctx.server.url, 'POST', '/shell/exec', { body: { command } });
+/**
+ * shell_exec of `command` on the server under test (or on another server at `url`: the bare HTTP
+ * floor); `expect(body)` says whether the answer is right.
+ */
+export const httpShell = (ctx, command, expect, url = ctx.server.url) => async () => {
+  const r = await ctx.http.request(url, 'POST', '/shell/exec', { body: { command } });
   check(r.status === 200 && expect(r.body), `shell_exec ${command}: ${r.status} ${r.text.slice(0, 300)}`);
   return r.ms;
 };

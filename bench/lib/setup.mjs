@@ -4,6 +4,8 @@
  * ssh2 connections, the MCP client, and the warm-up before the idle RSS reading. Each piece registers
  * its own teardown with `defer`; the runner calls them in reverse order.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,7 +64,39 @@ export async function startFixtures(apiKey, defer) {
   return { sshd, ollama, files, serverEnv, startServer };
 }
 
-/** The server under test with its RSS right after start, the warm raw connections and the MCP client. */
+/** The bare HTTP floor (lib/http-floor-server.mjs) as a child process, once it listens: { url, pid }. */
+async function startHttpFloor(ctx, defer) {
+  const { host, port, username, privateKeyPath, hostKeyFingerprint } = ctx.sshd;
+  const child = spawn(process.execPath, [new URL('./http-floor-server.mjs', import.meta.url).pathname], {
+    env: {
+      PATH: process.env.PATH,
+      HTTP_FLOOR_SSHD: JSON.stringify({ host, port, username, privateKeyPath, hostKeyFingerprint }),
+      HTTP_FLOOR_KEY: ctx.apiKey,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  defer(async () => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    await Promise.race([once(child, 'exit'), sleep(3000)]);
+    child.kill('SIGKILL');
+  });
+  let out = '';
+  const url = await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (\S+) /.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`the HTTP floor server exited with ${code} before listening`)));
+  });
+  return { url, pid: child.pid };
+}
+
+/**
+ * The server under test with its RSS right after start, the warm raw connections, the MCP client and
+ * the bare HTTP floor.
+ */
 export async function startServerUnderTest(ctx, defer) {
   const running = await startServer(ctx.serverEnv, 30_000);
   defer(() => running.stop());
@@ -73,7 +107,8 @@ export async function startServerUnderTest(ctx, defer) {
   defer(() => rawClose(raw.defaultSocket));
   const mcp = await connectMcp(server.url, ctx.apiKey);
   defer(() => mcp.close());
-  return { server, raw, mcp };
+  const httpFloor = await startHttpFloor(ctx, defer);
+  return { server, raw, mcp, httpFloor };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * 200 concurrent shell_exec (`echo i`, each answer checked) against a raw ssh2 client running the same 200
- * commands on 8 channels of its warm connection: errors and throughput, bursts alternating which goes first.
+ * commands on 8 channels of its warm connection: errors and throughput, bursts rotating which goes first.
+ * The bare HTTP floor (lib/http-floor-server.mjs) takes the same bursts: what any HTTP server reaches here.
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -11,13 +12,13 @@ import { median, round } from '../lib/stats.mjs';
 const CONCURRENT = 200;
 const CHANNELS = 8;
 
-async function httpBurst(ctx, count = CONCURRENT) {
+async function httpBurst(ctx, count = CONCURRENT, url = ctx.server.url) {
   // Its own keep-alive agent per burst (200 connections, like 200 clients), opened inside the timing.
   const burstAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const t = performance.now();
   const outcomes = await Promise.all(
     Array.from({ length: count }, (_, i) =>
-      ctx.http.request(ctx.server.url, 'POST', '/shell/exec', { body: { command: `echo ${i}` }, via: burstAgent }).then(
+      ctx.http.request(url, 'POST', '/shell/exec', { body: { command: `echo ${i}` }, via: burstAgent }).then(
         (r) => {
           if (r.status !== 200) return `HTTP ${r.status} ${r.body?.code ?? ''}: ${(r.body?.message ?? r.text).slice(0, 160)}`;
           if (r.body.stdout !== `${i}\n`) return `wrong stdout ${JSON.stringify(r.body.stdout).slice(0, 60)}`;
@@ -73,15 +74,20 @@ export const concurrency = {
     // A smaller unmeasured burst each first: opens the client's keep-alive sockets, warms the handlers.
     await rawBurst(ctx, 50);
     await httpBurst(ctx, 50);
-    const bursts = { http: [], raw: [] };
+    await httpBurst(ctx, 50, ctx.httpFloor.url);
+    const bursts = { http: [], raw: [], http_floor: [] };
+    const kinds = {
+      raw: () => rawBurst(ctx),
+      http: () => httpBurst(ctx),
+      http_floor: () => httpBurst(ctx, CONCURRENT, ctx.httpFloor.url),
+    };
+    const order = Object.keys(kinds);
     const burstReps = ctx.n(3, 2);
     for (let i = 0; i < burstReps; i++) {
-      if (i % 2 === 0) {
-        bursts.raw.push(await rawBurst(ctx));
-        bursts.http.push(await httpBurst(ctx));
-      } else {
-        bursts.http.push(await httpBurst(ctx));
-        bursts.raw.push(await rawBurst(ctx));
+      // Each rep starts with a different one, so none always runs right after another's burst.
+      for (let k = 0; k < order.length; k++) {
+        const kind = order[(i + k) % order.length];
+        bursts[kind].push(await kinds[kind]());
       }
     }
     const httpTput = median(bursts.http.map((b) => b.calls_per_s));
@@ -92,6 +98,9 @@ export const concurrency = {
     ctx.log(`200 concurrent: http ${httpTput.toFixed(0)}/s (${httpErrors} errors), raw ${rawTput.toFixed(0)}/s`);
     for (const [k, v] of Object.entries(errorKinds)) ctx.log(`  shell_exec error under concurrency: ${v} × ${k}`);
 
+    const floorTput = median(bursts.http_floor.map((b) => b.calls_per_s));
+    const floorErrors = bursts.http_floor.reduce((a, b) => a + b.errors, 0);
+    ctx.log(`200 concurrent: bare HTTP floor ${floorTput.toFixed(0)}/s (${floorErrors} errors)`);
     const rTput = httpTput / rawTput;
     return {
       rows: [
@@ -110,6 +119,22 @@ export const concurrency = {
           rTput,
           '≥ 0.8×',
           rTput >= 0.8,
+        ),
+        row(
+          '200 concurrent: bare node:http + ssh2 server throughput',
+          `${round(floorTput, 0)} calls/s`,
+          `raw, 8 channels ${round(rawTput, 0)} calls/s`,
+          floorTput / rawTput,
+          '— (info)',
+          null,
+        ),
+        row(
+          '200 concurrent shell_exec vs bare HTTP server',
+          `${round(httpTput, 0)} calls/s`,
+          `bare ${round(floorTput, 0)} calls/s`,
+          httpTput / floorTput,
+          '— (info)',
+          null,
         ),
       ],
       raw: { concurrency: bursts },

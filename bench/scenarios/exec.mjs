@@ -1,6 +1,8 @@
 /**
  * A trivial command (`true`) through shell_exec against a raw ssh2 exec on a warm connection (no-delay and
  * ssh2's default socket) and a new connection per call: the transport's own cost, without remote work.
+ * The bare HTTP floor (lib/http-floor-server.mjs) runs in the same rounds: the part of the ratio that is
+ * the HTTP hop, which any HTTP server pays here, against the part that is the server under test.
  */
 import { connectPerCall, httpShell, rawRun } from '../lib/probes.mjs';
 import { ms, ratioRow, row } from '../lib/rows.mjs';
@@ -14,6 +16,7 @@ export const exec = {
     const trivialRun = await latency(
       [
         ['http_shell_exec', httpShell(ctx, 'true', (b) => b.exit_code === 0 || b.exit_code === null)],
+        ['http_floor', httpShell(ctx, 'true', (b) => b.exit_code === 0, ctx.httpFloor.url)],
         ['raw_nodelay', rawRun(ctx.raw.noDelay, 'true', () => true)],
         ['raw_default', rawRun(ctx.raw.defaultSocket, 'true', () => true), 2],
         ['connect_per_call', connectPerCall(ctx, 'true'), 3],
@@ -30,6 +33,8 @@ export const exec = {
     return {
       rows: [
         ratioRow("exec 'true': shell_exec HTTP p50", ts.http_shell_exec.p50, raw, ts.raw_nodelay.p50, '≤ 1.5×', 1.5),
+        ratioRow("exec 'true': bare node:http + ssh2 server p50", ts.http_floor.p50, raw, ts.raw_nodelay.p50, '— (info)'),
+        ratioRow("exec 'true': shell_exec HTTP vs bare HTTP server", ts.http_shell_exec.p50, 'bare', ts.http_floor.p50, '— (info)'),
         ratioRow("exec 'true': raw warm default socket p50", ts.raw_default.p50, raw, ts.raw_nodelay.p50, '— (info)'),
         // Measured is shell_exec, the ratio how many times slower connect-per-call is.
         row(
