@@ -10,6 +10,7 @@
  * HTTP_FLOOR_KEY. Prints "listening on <url> " once it listens, as the server does.
  */
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { rawConnect, rawExecRetrying } from './raw-ssh.mjs';
 
 const sshd = JSON.parse(process.env.HTTP_FLOOR_SSHD);

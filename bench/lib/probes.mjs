@@ -12,11 +12,13 @@ import { rawConnect, rawExec } from './raw-ssh.mjs';
  * shell_exec of `command` on the server under test (or on another server at `url`: the bare HTTP
  * floor); `expect(body)` says whether the answer is right.
  */
-export const httpShell = (ctx, command, expect, url = ctx.server.url) => async () => {
-  const r = await ctx.http.request(url, 'POST', '/shell/exec', { body: { command } });
-  check(r.status === 200 && expect(r.body), `shell_exec ${command}: ${r.status} ${r.text.slice(0, 300)}`);
-  return r.ms;
-};
+export const httpShell =
+  (ctx, command, expect, url = ctx.server.url) =>
+  async () => {
+    const r = await ctx.http.request(url, 'POST', '/shell/exec', { body: { command } });
+    check(r.status === 200 && expect(r.body), `shell_exec ${command}: ${r.status} ${r.text.slice(0, 300)}`);
+    return r.ms;
+  };
 
 /** One exec on a warm raw ssh2 connection; `expect(stdout)` says whether the output is right. */
 export const rawRun = (client, command, expect) => async () => {
