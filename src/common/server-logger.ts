@@ -40,6 +40,20 @@ export class ServerLogger extends ConsoleLogger {
 
   protected override printMessages(...args: Parameters<ConsoleLogger['printMessages']>): void {
     const [messages, context, logLevel, stream, ...rest] = args;
-    super.printMessages(messages, context, logLevel, this.stream === 'stderr' ? 'stderr' : stream, ...rest);
+    const target = this.stream === 'stderr' ? 'stderr' : (stream ?? 'stdout');
+    if (messages.length < 2 || this.options.json || this.options.forceConsole) {
+      super.printMessages(messages, context, logLevel, target, ...rest);
+      return;
+    }
+    // Several lines at once (the audit's batch): one write for all of them, not one each. A blocking
+    // write to a pipe wakes its reader each time.
+    const pid = this.formatPid(process.pid);
+    const contextMessage = this.formatContext(context ?? '');
+    const level = (logLevel ?? 'log').toUpperCase().padStart(7, ' ');
+    let text = '';
+    for (const message of messages) {
+      text += this.formatMessage(logLevel ?? 'log', message, pid, level, contextMessage, this.updateAndGetTimestampDiff());
+    }
+    process[target].write(text);
   }
 }
