@@ -1,10 +1,11 @@
 /**
  * abortable() from src/infra/ssh/ssh-channels.ts: how exec gives up on a connection or a channel open
- * that is still pending when the call's deadline or the caller's abort comes. The channel opens
- * themselves run against a real sshd (ssh-transport.test.ts, ollama-tunnel.test.ts).
+ * that is still pending when the call's deadline or the caller's abort comes; and openSftp's deadline.
+ * The channel opens themselves run against a real sshd (ssh-transport.test.ts, ollama-tunnel.test.ts).
  */
-import { describe, expect, it } from 'vitest';
-import { abortable } from '../../src/infra/ssh/ssh-channels.js';
+import { describe, expect, it, vi } from 'vitest';
+import { abortable, openSftp } from '../../src/infra/ssh/ssh-channels.js';
+import type { SshConnection } from '../../src/infra/ssh/ssh-connection.js';
 
 function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
   let resolve!: (v: T) => void;
@@ -63,5 +64,48 @@ describe('abortable', () => {
     await abortable(Promise.reject(new Error('x')), ac.signal).catch(() => {});
     expect(added).toBe(6);
     expect(removed).toBe(6);
+  });
+});
+
+describe('openSftp', () => {
+  const target = { address: 'u@gpu:22', host: 'gpu', port: 22, username: 'u' };
+
+  /** A connection whose ssh2 client holds the SFTP open until the test answers it. */
+  function connectionWithPendingSftp() {
+    let answer: ((err: Error | undefined, sftp: unknown) => void) | undefined;
+    const conn = {
+      sftp: undefined,
+      awaitReply: () => () => {},
+      client: { sftp: (cb: typeof answer) => (answer = cb) },
+    } as unknown as SshConnection;
+    return { conn, answer: (err: Error | undefined, sftp: unknown) => answer!(err, sftp) };
+  }
+
+  it('closes a session that opens after its deadline, and the next call opens a new one', async () => {
+    vi.useFakeTimers();
+    try {
+      const { conn, answer } = connectionWithPendingSftp();
+      const first = openSftp(conn, target, 1000);
+      const failed = expect(first).rejects.toMatchObject({ status: 503, code: 'HOST_UNREACHABLE' });
+      await vi.advanceTimersByTimeAsync(1000);
+      await failed;
+      expect(conn.sftp).toBeUndefined();
+      const late = { end: vi.fn(), on: vi.fn() };
+      answer(undefined, late);
+      expect(late.end).toHaveBeenCalledTimes(1);
+      expect(conn.sftp).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('keeps a session that opens in time', async () => {
+    const { conn, answer } = connectionWithPendingSftp();
+    const opening = openSftp(conn, target, 1000);
+    const session = { end: vi.fn(), on: vi.fn() };
+    answer(undefined, session);
+    await expect(opening).resolves.toBe(session);
+    expect(session.end).not.toHaveBeenCalled();
+    expect(openSftp(conn, target, 1000)).toBe(opening);
   });
 });

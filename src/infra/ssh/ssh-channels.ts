@@ -118,7 +118,9 @@ export function openSftp(conn: SshConnection, target: SshTarget, timeoutMs: numb
   if (!conn.sftp) {
     const opening = new Promise<SFTPWrapper>((resolve, reject) => {
       const answered = conn.awaitReply();
+      let gaveUp = false;
       const timer = setTimeout(() => {
+        gaveUp = true;
         answered();
         reject(channelOpenError(target, `no SFTP session within ${timeoutMs} ms`));
       }, timeoutMs);
@@ -127,6 +129,8 @@ export function openSftp(conn: SshConnection, target: SshTarget, timeoutMs: numb
           answered();
           clearTimeout(timer);
           if (err) return reject(channelOpenError(target, `SFTP: ${err.message}`));
+          // Opened after we gave up: nobody holds it, and it would keep one of sshd's sessions.
+          if (gaveUp) return sftp.end();
           sftp.on('close', () => {
             if (conn.sftp === opening) conn.sftp = undefined;
           });
