@@ -132,6 +132,24 @@ describe('GPU sampler and gpu_history', () => {
     expect((other.body as { gpus: unknown[] }).gpus).toEqual([]);
   });
 
+  it('gpu_history with points: a series of that many span means per GPU, and the seconds per span', async () => {
+    await until('a sampled answer', async () => ((s) => (fromSample(s) ? s : undefined))(await status()));
+    const r = await call(server.url, 'GET', '/gpu/history', { key: KEY, query: { window_minutes: '2', points: '4' } });
+    expect(r.status).toBe(200);
+    const h = r.body as {
+      series_step_seconds: number;
+      gpus: Array<{ series: { utilization_percent: Array<number | null>; memory_used_mb: Array<number | null> } }>;
+    };
+    expect(h.series_step_seconds).toBe(30);
+    const { utilization_percent, memory_used_mb } = h.gpus[0].series;
+    expect(utilization_percent).toHaveLength(4);
+    expect(memory_used_mb).toHaveLength(4);
+    // The server sampled only lately: the newest span has the fixture's readings, older ones may be empty.
+    expect(utilization_percent[3]).toBe(8);
+    expect(memory_used_mb[3]).toBe(819);
+    for (const v of [...utilization_percent, ...memory_used_mb]) expect(v === null || typeof v === 'number').toBe(true);
+  });
+
   it('stops after the idle period without GPU calls', async () => {
     await status();
     // Idle: no calls for IDLE_SECONDS, then the query count must stand still.
@@ -219,6 +237,8 @@ describe('GPU sampler and gpu_history', () => {
       { window_minutes: 'ten' },
       { gpu_index: '-1' },
       { gpu_index: '1e3' },
+      { points: '1' },
+      { points: '61' },
       { window: '10' },
     ]) {
       const r = await call(server.url, 'GET', '/gpu/history', { key: KEY, query });

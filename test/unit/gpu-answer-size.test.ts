@@ -200,6 +200,35 @@ describe('fitGpuHistory', () => {
     }
   });
 
+  // Series of full-width numbers (a hundredth each): the widest a real answer gets.
+  const withSeries = (points: number) => {
+    const series = {
+      utilization_percent: Array.from({ length: points }, (_, k) => ((k * 37) % 100) + 0.25),
+      memory_used_mb: Array.from({ length: points }, (_, k) => 19818 + k * 3.25),
+    };
+    const full = { ...history(8, 5), series_step_seconds: 10 };
+    full.gpus = full.gpus.map((g) => ({ ...g, series }));
+    return { full, series };
+  };
+
+  it('8 GPUs with 30-point series fit whole; the series is never cut inside', () => {
+    const { full, series } = withSeries(30);
+    const cut = fitGpuHistory(full, BUDGET);
+    expect(jsonBytes(cut)).toBeLessThanOrEqual(BUDGET);
+    expect(cut.gpus).toHaveLength(8);
+    for (const g of cut.gpus) expect(g.series).toEqual(series);
+  });
+
+  it('8 GPUs with 60-point series: GPUs from the end are left out, named in the note, the rest whole', () => {
+    const { full, series } = withSeries(60);
+    const cut = fitGpuHistory(full, BUDGET);
+    expect(jsonBytes(cut)).toBeLessThanOrEqual(BUDGET);
+    expect(cut.gpus.length).toBeGreaterThanOrEqual(5);
+    expect(cut.gpus.length).toBeLessThan(8);
+    for (const g of cut.gpus) expect(g.series).toEqual(series);
+    expect(cut.note).toContain(`GPUs ${indexRanges(full.gpus.slice(cut.gpus.length).map((g) => g.index))}`);
+  });
+
   it('one GPU asked for by gpu_index keeps all its top processes', () => {
     const one = { ...history(1, 5), gpus: [historyGpu(31, 5)] };
     expect(fitGpuHistory(one, BUDGET)).toBe(one);

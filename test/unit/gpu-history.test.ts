@@ -157,6 +157,49 @@ describe('HostGpuHistory, coarse (beyond an hour: one-minute aggregates)', () =>
   });
 });
 
+describe('HostGpuHistory.window with points (the short series)', () => {
+  it('fine: one mean per equal span, oldest first, with the readings of that span', () => {
+    const h = new HostGpuHistory(1000);
+    // 10 minutes at 1 s: utilization is the minute number (0..9).
+    for (let i = 0; i < 600; i++) h.add(T0 + i * S, [gpu(0, Math.floor(i / 60))], []);
+    const now = T0 + 600 * S; // window [T0, T0 + 10 min]
+    const w = h.window(now, 10 * MIN, undefined, 5);
+    const series = w.gpus[0].series!;
+    expect(series.utilization_percent).toEqual([0.5, 2.5, 4.5, 6.5, 8.5]);
+    expect(series.memory_used_mb).toEqual([5, 25, 45, 65, 85]);
+    // Without points, no series: the default answer does not grow.
+    expect(h.window(now, 10 * MIN).gpus[0].series).toBeUndefined();
+  });
+
+  it('fine: a span without readings is null, and the series keeps its length', () => {
+    const h = new HostGpuHistory(1000);
+    for (let i = 0; i < 60; i++) h.add(T0 + i * S, [gpu(0, 40)], []);
+    for (let i = 540; i < 600; i++) h.add(T0 + i * S, [gpu(0, 80)], []);
+    const series = h.window(T0 + 600 * S, 10 * MIN, undefined, 10).gpus[0].series!;
+    expect(series.utilization_percent).toEqual([40, null, null, null, null, null, null, null, null, 80]);
+  });
+
+  it('coarse: beyond an hour the spans come from the minute aggregates, means of the readings', () => {
+    const h = new HostGpuHistory(1000);
+    // 3 hours at 1 s: hour 1 at 0, hour 2 at 100, hour 3 at 50.
+    for (let i = 0; i < 3 * 3600; i++) h.add(T0 + i * S, [gpu(0, i < 3600 ? 0 : i < 7200 ? 100 : 50)], []);
+    const now = T0 + 3 * 3600 * S;
+    const w = h.window(now, 180 * MIN, undefined, 3);
+    expect(w.resolution_seconds).toBe(60);
+    expect(w.gpus[0].series!.utilization_percent).toEqual([0, 100, 50]);
+    const six = h.window(now, 180 * MIN, undefined, 6).gpus[0].series!;
+    expect(six.utilization_percent).toEqual([0, 0, 100, 100, 50, 50]);
+  });
+
+  it('a GPU that reports no memory figure has nulls in that series, not zeros', () => {
+    const h = new HostGpuHistory(1000);
+    for (let i = 0; i < 120; i++) h.add(T0 + i * S, [gpu(0, 30, { memory_used_mb: null })], []);
+    const series = h.window(T0 + 120 * S, 2 * MIN, undefined, 2).gpus[0].series!;
+    expect(series.utilization_percent).toEqual([30, 30]);
+    expect(series.memory_used_mb).toEqual([null, null]);
+  });
+});
+
 describe('HostGpuHistory memory', () => {
   it('caps the GPUs kept per host', () => {
     const h = new HostGpuHistory(1000);

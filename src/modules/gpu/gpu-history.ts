@@ -46,14 +46,18 @@ export class HostGpuHistory {
 
   /**
    * Statistics for the `windowMs` before `now`: from every reading when the window fits in the last hour,
-   * else from the minute aggregates. GPUs in index order; `gpuIndex` keeps one.
+   * else from the minute aggregates. GPUs in index order; `gpuIndex` keeps one; `points` adds each GPU's
+   * series of that many spans.
    */
-  window(now: number, windowMs: number, gpuIndex?: number): HistoryWindow {
+  window(now: number, windowMs: number, gpuIndex?: number, points?: number): HistoryWindow {
     const from = now - windowMs;
     const fine = windowMs <= FINE_SLOTS * Math.min(this.intervalMs, 1000);
     const gpus = [...this.series.values()]
       .filter((s) => gpuIndex === undefined || s.index === gpuIndex)
-      .map((s) => (fine ? s.fine(from, now) : s.coarse(from, now)))
+      .map((s) => {
+        const stats = fine ? s.fine(from, now) : s.coarse(from, now);
+        return points ? { ...stats, series: s.series(from, now, points, fine) } : stats;
+      })
       .filter((g) => g.samples > 0)
       .sort((a, b) => a.index - b.index);
     return { from, to: now, resolution_seconds: fine ? this.intervalMs / 1000 : 60, gpus };

@@ -5,7 +5,7 @@
  * Pure (time comes in as arguments). Kept whole past 300 lines: the two rings, their write path and the
  * three readers share the slot layout, and splitting them would spread that layout over files.
  */
-import type { GpuHistoryGpu, GpuHistoryProcess, GpuHistoryStat, GpuInfo, GpuProcess } from './dto/gpu.dto.js';
+import type { GpuHistoryGpu, GpuHistoryProcess, GpuHistorySeries, GpuHistoryStat, GpuInfo, GpuProcess } from './dto/gpu.dto.js';
 
 export const FINE_SLOTS = 3600;
 export const COARSE_SLOTS = 1440;
@@ -211,21 +211,7 @@ export class GpuSeries {
    */
   chart(from: number, to: number, bucketMs: number): GpuChartSeries {
     const buckets = Math.max(1, Math.ceil((to - from) / bucketMs));
-    const sum = new Float64Array(buckets * METRICS);
-    const count = new Uint32Array(buckets * METRICS);
-    for (let i = 0; i < this.fineCount; i++) {
-      const slot = this.fineSlot(i);
-      const at = this.at[slot];
-      if (at < from) break;
-      if (at > to) continue;
-      const b = Math.min(buckets - 1, Math.floor((at - from) / bucketMs));
-      for (let m = 0; m < METRICS; m++) {
-        const v = this.values[slot * METRICS + m];
-        if (Number.isNaN(v)) continue;
-        sum[b * METRICS + m] += v;
-        count[b * METRICS + m]++;
-      }
-    }
+    const { sum, count } = this.bucketed(from, to, bucketMs, buckets, false);
     const times: number[] = [];
     const series: Array<Array<number | null>> = [[], [], [], []];
     for (let b = 0; b < buckets; b++) {
@@ -247,6 +233,72 @@ export class GpuSeries {
       temperature_celsius,
       power_draw_watts,
     };
+  }
+
+  /**
+   * Utilization and memory used over [from, to] as `points` means of equal spans, oldest first, null
+   * where a span has no reading: from every reading (`fine`) or from the minute aggregates.
+   */
+  series(from: number, to: number, points: number, fine: boolean): GpuHistorySeries {
+    const { sum, count } = this.bucketed(from, to, (to - from) / points, points, !fine);
+    const mean = (m: Metric) =>
+      Array.from({ length: points }, (_, b) =>
+        count[b * METRICS + m] === 0 ? null : round(sum[b * METRICS + m] / count[b * METRICS + m]),
+      );
+    return { utilization_percent: mean(0), memory_used_mb: mean(1) };
+  }
+
+  /**
+   * Sums and counts per metric in `buckets` buckets of `bucketMs` from `from`: of the readings in
+   * [from, to], or of the minute aggregates that start in it (their sums and counts, so a mean stays a
+   * mean of readings). What falls past the last bucket counts in it.
+   */
+  private bucketed(from: number, to: number, bucketMs: number, buckets: number, coarse: boolean) {
+    const sum = new Float64Array(buckets * METRICS);
+    const count = new Uint32Array(buckets * METRICS);
+    const bucketOf = (at: number) => Math.min(buckets - 1, Math.floor((at - from) / bucketMs));
+    if (!coarse) {
+      for (let i = 0; i < this.fineCount; i++) {
+        const slot = this.fineSlot(i);
+        const at = this.at[slot];
+        if (at < from) break;
+        if (at > to) continue;
+        const b = bucketOf(at);
+        for (let m = 0; m < METRICS; m++) {
+          const v = this.values[slot * METRICS + m];
+          if (Number.isNaN(v)) continue;
+          sum[b * METRICS + m] += v;
+          count[b * METRICS + m]++;
+        }
+      }
+      return { sum, count };
+    }
+    const take = (start: number, sums: (m: number) => number, counts: (m: number) => number) => {
+      const b = bucketOf(start);
+      for (let m = 0; m < METRICS; m++) {
+        sum[b * METRICS + m] += sums(m);
+        count[b * METRICS + m] += counts(m);
+      }
+    };
+    for (let i = 0; i < this.coarseCount; i++) {
+      const slot = this.coarseSlot(i);
+      const start = this.minuteStart[slot];
+      if (start < from) break;
+      if (start > to) continue;
+      take(
+        start,
+        (m) => this.minuteSum[slot * METRICS + m],
+        (m) => this.minuteCount[slot * METRICS + m],
+      );
+    }
+    const cur = this.current;
+    if (cur && cur.start >= from && cur.start <= to)
+      take(
+        cur.start,
+        (m) => cur.sum[m],
+        (m) => cur.count[m],
+      );
+    return { sum, count };
   }
 
   /** The slot of the i-th newest reading. */

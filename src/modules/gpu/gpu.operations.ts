@@ -10,7 +10,7 @@ export const gpuStatus = defineOperation({
   scope: 'read',
   summary: 'GPU utilization, memory, temperature, power and processes',
   description:
-    'GPU utilization, memory (MiB), temperature, power, clocks, throttling and processes (nvidia-smi). Use it for "how much GPU memory is in use?".',
+    'GPU utilization, memory (MiB), temperature, power, clocks, throttling and processes (nvidia-smi): "how much GPU memory is in use?".',
   input: GpuStatusInput,
   output: GpuStatusResult,
   service: GpuService,

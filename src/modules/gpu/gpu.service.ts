@@ -88,13 +88,15 @@ export class GpuService implements OnApplicationShutdown {
       this.samplerAfterRead(host, st);
     }
     const now = this.now();
-    const window = this.historyOf(st).window(now, (input.window_minutes ?? 10) * 60_000, input.gpu_index);
+    const windowMs = (input.window_minutes ?? 10) * 60_000;
+    const window = this.historyOf(st).window(now, windowMs, input.gpu_index, input.points);
     const result = {
       host: host.name,
       from: new Date(window.from).toISOString(),
       to: new Date(window.to).toISOString(),
       resolution_seconds: window.resolution_seconds,
       gpus: window.gpus,
+      ...(input.points ? { series_step_seconds: windowMs / input.points / 1000 } : {}),
     };
     return fitGpuHistory(result, host.config.results.default_max_bytes);
   }

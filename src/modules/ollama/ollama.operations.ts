@@ -146,7 +146,7 @@ export const ollamaJobStatus = defineOperation({
   scope: 'read',
   summary: 'Progress of a pull or create job',
   description:
-    'State, percent and error of a pull or create job ("how far along is it?"). Answers at once; with wait_seconds it waits for the end.',
+    'State, percent and error of a pull or create job ("how far along is it?").',
   input: OllamaJobStatusInput,
   params: OllamaJobParams,
   output: OllamaJob,

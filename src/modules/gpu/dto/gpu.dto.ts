@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { HostInput } from '../../../common/host-input.dto.js';
 import { OptionalInt } from '../../../common/optional-int.js';
 
@@ -92,6 +93,22 @@ export class GpuHistoryInput extends HostInput {
   /** Only this GPU. */
   @OptionalInt(0, 255)
   gpu_index?: number;
+
+  /** Also a series of this many means per GPU. */
+  @OptionalInt(2, 60)
+  points?: number;
+}
+
+/** The plugin cannot spell an array of nullable numbers. */
+const NULLABLE_NUMBERS = { type: 'array', items: { type: 'number', nullable: true } } as const;
+
+export class GpuHistorySeries {
+  /** Mean utilization per span, oldest first; null: no reading. */
+  @ApiProperty(NULLABLE_NUMBERS)
+  utilization_percent: Array<number | null>;
+  /** Mean memory used per span, MiB. */
+  @ApiProperty(NULLABLE_NUMBERS)
+  memory_used_mb: Array<number | null>;
 }
 
 export class GpuHistoryStat {
@@ -133,6 +150,8 @@ export class GpuHistoryGpu {
   seconds_above_90_percent: number;
   /** Processes that used the most memory (at most 5). */
   top_processes: GpuHistoryProcess[];
+  /** With points: the window in that many equal spans. */
+  series?: GpuHistorySeries;
 }
 
 export class GpuHistoryResult {
@@ -146,6 +165,8 @@ export class GpuHistoryResult {
   resolution_seconds: number;
   /** One entry per GPU seen in the window. */
   gpus: GpuHistoryGpu[];
+  /** With points: seconds per span of each series. */
+  series_step_seconds?: number;
   /** When GPUs or top processes were left out to keep the answer small: which, and how to see them. */
   note?: string;
 }
