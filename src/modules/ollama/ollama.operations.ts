@@ -145,8 +145,7 @@ export const ollamaJobStatus = defineOperation({
   path: '/ollama/jobs/:job_id',
   scope: 'read',
   summary: 'Progress of a pull or create job',
-  description:
-    'State, percent and error of a pull or create job ("how far along is it?").',
+  description: 'State, percent and error of a pull or create job ("how far along is it?").',
   input: OllamaJobStatusInput,
   params: OllamaJobParams,
   output: OllamaJob,
