@@ -1,7 +1,5 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { HostInput } from '../../../common/host-input.dto.js';
+import { OptionalInt } from '../../../common/optional-int.js';
 import { ModelName } from './ollama-fields.js';
 
 /** Longest context accepted (16M tokens; the largest models take 10M). */
@@ -13,12 +11,7 @@ export class OllamaModelFitInput extends HostInput {
   model: string;
 
   /** Tokens; default: the model's num_ctx or Ollama's default. */
-  @ApiPropertyOptional({ type: 'integer' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_CONTEXT_LENGTH)
+  @OptionalInt(1, MAX_CONTEXT_LENGTH)
   context_length?: number;
 }
 

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsString, MaxLength } from 'class-validator';
 import { HostInput } from '../../../common/host-input.dto.js';
+import { OptionalInt } from '../../../common/optional-int.js';
 import type { OllamaParameterValue } from '../../../infra/ollama/ollama-wire-types.js';
 import { MODELFILE_MESSAGE_ROLES } from '../modelfile.js';
 import { MAX_TEXT, ModelName } from './ollama-fields.js';
@@ -70,11 +70,7 @@ export class OllamaVersionResult {
 
 export class OllamaListModelsInput extends HostInput {
   /** Default: as many as fit. */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100_000)
+  @OptionalInt(1, 100_000)
   max_models?: number;
 }
 
@@ -121,11 +117,7 @@ export class OllamaShowModelInput extends HostInput {
   model: string;
 
   /** Answer size limit (default 12 KiB). */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1024)
-  @Max(MAX_SHOW_BYTES)
+  @OptionalInt(1024, MAX_SHOW_BYTES)
   max_bytes?: number;
 }
 
