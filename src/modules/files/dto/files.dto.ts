@@ -85,6 +85,8 @@ export class FilesListInput extends HostInput {
   @FilePath({ optional: true })
   path?: string;
 
+  // The integer fields here are spelled out, not OptionalInt(): its explicit schema is listed before the
+  // plugin's, which would put them ahead of `path` in the spec, and a model reads parameters in order.
   /** At most 1000. */
   @IsOptional()
   @Type(() => Number)
