@@ -80,13 +80,13 @@ export class FileEntry {
 // ---------------------------------------------------------------------------------------------------------
 // files_list
 
+// The integer fields of these inputs are spelled out, not OptionalInt(): its explicit schema is listed
+// before the plugin's, which would put them ahead of `path` in the spec, and a model reads them in order.
 export class FilesListInput extends HostInput {
   /** Directory (default: the files root). */
   @FilePath({ optional: true })
   path?: string;
 
-  // The integer fields here are spelled out, not OptionalInt(): its explicit schema is listed before the
-  // plugin's, which would put them ahead of `path` in the spec, and a model reads parameters in order.
   /** At most 1000. */
   @IsOptional()
   @Type(() => Number)
