@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { connectMcp } from '../support/mcp-client.js';
 import { call, startServer, type RunningServer } from '../support/server.js';
 
 /**
@@ -214,16 +213,11 @@ describe('audit lines for refused write and shell calls', () => {
   }
 
   async function mcpCall(key: string, userId: string, tool: string, args: Record<string, unknown>) {
-    const client = new Client({ name: 'audit-test', version: '1.0.0' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL('/mcp', server.url), {
-        requestInit: { headers: { authorization: `Bearer ${key}`, 'x-openwebui-user-id': userId } },
-      }),
-    );
+    const mcp = await connectMcp(server.url, key, undefined, { 'x-openwebui-user-id': userId });
     try {
-      return (await client.callTool({ name: tool, arguments: args })) as any;
+      return (await mcp.client.callTool({ name: tool, arguments: args })) as any;
     } finally {
-      await client.close();
+      await mcp.close();
     }
   }
 

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { call, startServer, type RunningServer } from '../support/server.js';
+import { call, startServer, type RunningServer, expectError } from '../support/server.js';
 import { freePort, startSshd, type Sshd } from '../support/sshd.js';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.js';
 import { sleep, timed } from '../support/waiting.js';
@@ -19,15 +19,6 @@ const FULL = 'full-key-0123456789abcdef';
 const CONNECT_TIMEOUT_S = 2;
 /** The Ollama client's request timeout (src/infra/ollama/ollama-client.ts, not configurable yet). */
 const OLLAMA_REQUEST_TIMEOUT_S = 30;
-
-type Res = Awaited<ReturnType<typeof call>>;
-
-function expectError(res: Res, status: number, code: string) {
-  expect(res.status, res.text).toBe(status);
-  expect(res.body, res.text).toMatchObject({ statusCode: status, error: expect.any(String), code, message: expect.any(String) });
-  expect(Object.keys(res.body).sort()).toEqual(['code', 'error', 'message', 'statusCode']);
-  expect(res.body.message).not.toMatch(/\n\s+at /); // no stack trace
-}
 
 /** Resident set size of a process in bytes, from /proc (Linux). */
 function rssBytes(pid: number): number {

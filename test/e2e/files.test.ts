@@ -27,19 +27,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedSshd } from '../support/context.js';
 import { connectMcp } from '../support/mcp-client.js';
-import { call, sshEnv, startServer, type RunningServer } from '../support/server.js';
+import { call, sshEnv, startServer, type RunningServer, expectError } from '../support/server.js';
 
 const FULL = 'full-key-0123456789abcdef';
 const READ = 'read-key-0123456789abcdef';
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
-
-function expectError(res: { status: number; body: any }, status: number, code: string) {
-  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
-  expect(res.body).toMatchObject({ statusCode: status });
-  expect(typeof res.body.message).toBe('string');
-  expect(res.body.message).not.toMatch(/\n\s+at /);
-}
 
 const hostEnv = (transport: 'ssh' | 'local') => (transport === 'ssh' ? sshEnv(sharedSshd()) : { HOST_NAME: 'whisper' });
 

@@ -3,14 +3,15 @@
  * configuration, keygen and --env, the start-up line, a port in use, stopping `npm start`, the
  * messages for a mistyped key or field, and the spec profiles.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE_ENV, call, runCli, startServer, type RunningServer } from '../support/server.js';
+import { BASE_ENV, call, runCli, startServer, type RunningServer, expectError } from '../support/server.js';
+import { descendants } from '../support/processes.js';
 import { freePort } from '../support/sshd.js';
 
 const EXAMPLE = path.resolve('config.example.yaml');
@@ -22,13 +23,6 @@ beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'ght-first-hour-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function expectError(res: { status: number; body: any }, status: number, code: string) {
-  expect(res.status).toBe(status);
-  expect(res.body).toMatchObject({ statusCode: status, code });
-  expect(typeof res.body.error).toBe('string');
-  expect(res.body.message).not.toMatch(/\n\s+at /);
-}
 
 /** Resolves once nothing accepts connections on 127.0.0.1:port any more (false after `withinMs`). */
 async function portFreed(port: number, withinMs: number): Promise<boolean> {
@@ -246,25 +240,6 @@ describe('what the server says at start-up', () => {
   });
 });
 
-/** Every process below `pid` (npm's shell and node), from ps. */
-function descendants(pid: number): number[] {
-  const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/).map(Number));
-  const found: number[] = [];
-  const queue = [pid];
-  while (queue.length) {
-    const parent = queue.shift()!;
-    for (const [child, ppid] of rows) {
-      if (ppid !== parent || found.includes(child)) continue;
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
-}
-
 describe('stopping', () => {
   it('kill of the `npm start` process stops the server and frees the port', async () => {
     const port = await freePort();
@@ -360,6 +335,7 @@ describe('messages', () => {
       'GpuHistoryGpu',
       'GpuHistoryProcess',
       'GpuHistoryResult',
+      'GpuHistorySeries',
       'GpuHistoryStat',
       'GpuInfo',
       'GpuProcess',

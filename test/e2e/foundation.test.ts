@@ -2,20 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
-import { call, runCli, startServer, type RunningServer, sshEnv } from '../support/server.js';
+import { call, runCli, startServer, type RunningServer, sshEnv, expectError } from '../support/server.js';
 import { sharedSshd as sshdInfo } from '../support/context.js';
 import { privateNvidiaSmi } from '../support/fake-nvidia-smi.js';
 
 const FULL = 'full-key-0123456789abcdef';
 const READ = 'read-key-0123456789abcdef';
-
-function expectError(res: { status: number; body: any }, status: number, code: string) {
-  expect(res.status).toBe(status);
-  expect(res.body).toMatchObject({ statusCode: status, code });
-  expect(typeof res.body.error).toBe('string');
-  expect(typeof res.body.message).toBe('string');
-  expect(res.body.message).not.toMatch(/\n\s+at /); // no stack trace
-}
 
 describe('configuration at start-up', () => {
   it('refuses a non-loopback bind address without an API key, naming the key', async () => {

@@ -12,7 +12,7 @@ import { sharedSshd } from '../support/context.js';
 import { privateNvidiaSmi } from '../support/fake-nvidia-smi.js';
 import { addModel, fakeDigest, modelKey, startFakeOllama, type FakeOllama, type FakeLoadedModel } from '../support/fake-ollama.js';
 import { connectMcp, resultJson } from '../support/mcp-client.js';
-import { call, sshEnv, startServer, type RunningServer } from '../support/server.js';
+import { call, sshEnv, startServer, type RunningServer, expectError } from '../support/server.js';
 import { waitFor } from '../support/waiting.js';
 
 const FULL = 'full-key-0123456789abcdef';
@@ -31,13 +31,6 @@ const FIT_FIELDS = [
   'offload_percent',
   'explanation',
 ].sort();
-
-function expectError(res: { status: number; body: any }, status: number, code: string) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.body).toMatchObject({ statusCode: status, code });
-  expect(typeof res.body.error).toBe('string');
-  expect(res.body.message).not.toMatch(/\n\s+at /);
-}
 
 describe('ollama_model_fit and the pull disk check (built server, ssh transport)', () => {
   let fake: FakeOllama;

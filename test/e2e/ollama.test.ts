@@ -1,20 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { call, startServer, type RunningServer } from '../support/server.js';
+import { call, startServer, type RunningServer, expectError } from '../support/server.js';
 import { startFakeOllama, modelKey, REQUIREMENTS_AGENT_SYSTEM, type FakeOllama } from '../support/fake-ollama.js';
 import { connectMcp, resultJson } from '../support/mcp-client.js';
 import { until, waitFor } from '../support/waiting.js';
 
 const FULL = 'full-key-0123456789abcdef';
 const READ = 'read-key-0123456789abcdef';
-
-function expectError(res: { status: number; body: any }, status: number, code: string) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.body).toMatchObject({ statusCode: status, code });
-  expect(typeof res.body.error).toBe('string');
-  expect(typeof res.body.message).toBe('string');
-  expect(res.body.message).not.toMatch(/\n\s+at /);
-}
 
 const JOB_FIELDS = [
   'job_id',

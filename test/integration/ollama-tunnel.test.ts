@@ -5,7 +5,7 @@
  * The shared sshd serves the tests that leave it alone; tests that need another sshd_config, or kill or
  * freeze sshd, start their own.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OllamaClient, type OllamaClientOptions } from '../../src/infra/ollama/ollama-client.js';
 import { OllamaAbortError } from '../../src/infra/ollama/ollama-errors.js';
@@ -16,6 +16,7 @@ import { sharedSshd } from '../support/context.js';
 import { appErrorOfAsync } from '../support/errors.js';
 import { cancelledPull } from '../support/cancelled-pull.js';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.js';
+import { descendants } from '../support/processes.js';
 import { socketOwners } from '../support/socket-owner.js';
 import { sshTransportTo } from '../support/ssh-transport.js';
 import { freePort, startSshd, type Sshd, type SshdInfo } from '../support/sshd.js';
@@ -39,31 +40,6 @@ function tunnelled(transport: SshTransport, baseUrl: string, extra: Partial<Olla
 /** Who holds the client end of each connection the fake accepted (still open ones only). */
 function dialers(fake: FakeOllama): string[][] {
   return fake.state.connections.map((c) => socketOwners(c.remotePort, fake.port).map((o) => o.comm));
-}
-
-/** pid → parent pid, for every process (Linux /proc). */
-function descendants(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      /* exited */
-    }
-  }
-  const out: number[] = [];
-  const walk = (pid: number) => {
-    for (const [child, ppid] of parent) {
-      if (ppid === pid) {
-        out.push(child);
-        walk(child);
-      }
-    }
-  };
-  walk(root);
-  return out;
 }
 
 describe('Ollama through the shared sshd', () => {

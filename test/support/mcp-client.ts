@@ -4,9 +4,10 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 /**
  * Connects the official MCP client to the server's /mcp. With `pinProtocol`, the initialize request
  * asks for that protocol version instead of the SDK's latest (as an older client would), and every
- * negotiated version the server answered is recorded.
+ * negotiated version the server answered is recorded. `headers` go with every request (e.g. the
+ * user id Open WebUI forwards).
  */
-export async function connectMcp(baseUrl: string, key?: string, pinProtocol?: string) {
+export async function connectMcp(baseUrl: string, key?: string, pinProtocol?: string, headers: Record<string, string> = {}) {
   const negotiated: string[] = [];
   const sentVersionHeaders: string[] = [];
   const fetchWithPin: typeof fetch = async (input, init) => {
@@ -31,7 +32,7 @@ export async function connectMcp(baseUrl: string, key?: string, pinProtocol?: st
     return res;
   };
   const transport = new StreamableHTTPClientTransport(new URL('/mcp', baseUrl), {
-    requestInit: key ? { headers: { authorization: `Bearer ${key}` } } : undefined,
+    requestInit: { headers: key ? { ...headers, authorization: `Bearer ${key}` } : headers },
     fetch: fetchWithPin,
   });
   const client = new Client({ name: 'gpu-host-tools-tests', version: '1.0.0' });

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** pids whose full command line contains `pattern` (a regular expression, as pgrep -f reads it). */
 export function pgrep(pattern: string): number[] {
@@ -23,6 +24,32 @@ export function killMatching(pattern: string): void {
       /* already gone */
     }
   }
+}
+
+/** Every process below `root` (children, their children, ...), from each process's parent in /proc (Linux). */
+export function descendants(root: number): number[] {
+  const childrenOf = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    childrenOf.set(ppid, [...(childrenOf.get(ppid) ?? []), Number(name)]);
+  }
+  const found: number[] = [];
+  const queue = [root];
+  while (queue.length) {
+    for (const child of childrenOf.get(queue.shift()!) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
 }
 
 /**

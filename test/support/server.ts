@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { STATUS_CODES } from 'node:http';
 import { resolve } from 'node:path';
+import { expect } from 'vitest';
 
 export interface RunningServer {
   url: string;
@@ -99,6 +101,21 @@ export async function call(
   const res = await fetch(url, { method, headers, body });
   const text = await res.text();
   return { status: res.status, body: jsonOrUndefined(text), text, headers: res.headers };
+}
+
+/**
+ * Asserts that an answer is the project's REST error shape and nothing more: the HTTP status, exactly
+ * the fields {statusCode, error, code, message}, statusCode equal to the status, error the standard
+ * reason phrase (node:http's table, not the server's own, so a wrong phrase in the server is caught),
+ * and a message that is a non-empty string without a stack-trace line.
+ */
+export function expectError(res: { status: number; body: any; text?: string }, status: number, code: string): void {
+  const what = res.text ?? JSON.stringify(res.body);
+  expect(res.status, what).toBe(status);
+  // toEqual, not toMatchObject: a field beyond the four is a defect too.
+  expect(res.body, what).toEqual({ statusCode: status, error: STATUS_CODES[status], code, message: expect.any(String) });
+  expect(res.body.message.trim(), what).not.toBe('');
+  expect(res.body.message, what).not.toMatch(/^\s*at \S/m); // a stack frame ("    at fn (file:1:2)")
 }
 
 /** The parsed JSON of an answer's text, undefined when it is not JSON (an HTML page, a bare 431, SSE). */
