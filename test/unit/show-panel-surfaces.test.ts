@@ -9,6 +9,7 @@ import { AppError } from '../../src/common/errors.js';
 import type { HostRegistry } from '../../src/infra/host-registry.js';
 import type { ToolRunner as ToolRunnerType } from '../../src/mcp/tool-runner.js';
 import type { Caller } from '../../src/operations/auth.js';
+import type { OllamaRunningModel } from '../../src/modules/ollama/dto/ollama-models.dto.js';
 import type { PanelKind } from '../../src/modules/panel/dto/panel.dto.js';
 import type { HostView, Outcome, PanelSources } from '../../src/modules/panel/panel-data.js';
 
@@ -44,7 +45,15 @@ const expectedView = (): HostView => ({
     ok: true,
     value: {
       host: 'whisper',
-      models: [{ name: HOSTILE, size_vram_bytes: 1_000_000, gpu_percent: 100, expires_at: new Date(NOW + 60_000).toISOString() }],
+      // Only what the renderer reads.
+      models: [
+        {
+          name: HOSTILE,
+          size_vram_bytes: 1_000_000,
+          gpu_percent: 100,
+          expires_at: new Date(NOW + 60_000).toISOString(),
+        } as OllamaRunningModel,
+      ],
     },
   },
   jobs: { ok: true, value: [] },
