@@ -37,7 +37,7 @@ export interface OperationDef {
   audited?: boolean;
   /**
    * The REST answer is an HTML page for the user (text/html, shown inline), not JSON for the model.
-   * The service then returns a PresentedResult: REST sends its `html`, MCP its `text` and `structured`.
+   * The service then returns a PresentedResult: REST sends its `html()`, MCP its `text` and `structured`.
    */
   html?: boolean;
   /** MCP Apps: the `ui://` resource that renders this tool's results in clients that support it. */
@@ -46,8 +46,8 @@ export interface OperationDef {
 
 /** What an `html` operation's service method returns: one answer for each surface. */
 export interface PresentedResult {
-  /** The self-contained page REST answers. */
-  html: string;
+  /** The self-contained page REST answers; a function, so that MCP calls, which never send it, do not build it. */
+  html: () => string;
   /** The MCP text content: a summary for clients that show no UI (and for the model). */
   text: string;
   /** MCP structuredContent, for the UI resource that renders the result. */

@@ -76,7 +76,7 @@ const view = (over: Partial<HostView> = {}): HostView => ({
   gpu: { ok: true, value: status([gpu()]) },
   charts: [],
   running: { ok: true, value: { host: 'whisper', models: [model()] } },
-  jobs: [job()],
+  jobs: { ok: true, value: [job()] },
   resources: {
     ok: true,
     value: {
@@ -146,7 +146,7 @@ describe('sections', () => {
         ),
       },
       running: { ok: true, value: { host: 'whisper', models: [model({ name: HOSTILE, expires_at: HOSTILE })] } },
-      jobs: [job({ model: HOSTILE, status: HOSTILE, error: HOSTILE, job_id: HOSTILE, state: 'failed' })],
+      jobs: { ok: true, value: [job({ model: HOSTILE, status: HOSTILE, error: HOSTILE, job_id: HOSTILE, state: 'failed' })] },
       charts: [
         {
           index: 0,
@@ -177,6 +177,19 @@ describe('sections', () => {
     expect(html).toContain('data-error="GPU_UNAVAILABLE"');
     expect(html).toContain('nvidia-smi on host &#39;whisper&#39; failed');
     expect(html).toContain('data-field="size_vram"');
+  });
+
+  it('failed jobs show like any failed part (escaped), and a part not read yet says so', () => {
+    const html = renderHost(view({ jobs: { ok: false, code: 'INTERNAL_ERROR', message: HOSTILE } }), 'overview', NOW);
+    expect(html).toContain(
+      `<div class="block jobs" data-part="jobs"><h3>Ollama jobs</h3><p class="error" data-error="INTERNAL_ERROR"><strong>INTERNAL_ERROR</strong> ${esc(HOSTILE)}</p></div>`,
+    );
+    expect(html).not.toContain('<img');
+    expect(html).toContain('data-field="size_vram"');
+    expect(renderHost(view({ jobs: undefined }), 'jobs', NOW)).toContain(
+      '<div class="block jobs" data-part="jobs"><h3>Ollama jobs</h3><p class="muted">Reading…</p></div>',
+    );
+    expect(renderHost(view({ jobs: { ok: true, value: [] } }), 'jobs', NOW)).toContain('<p class="muted">No recent pull or create.</p>');
   });
 
   it('an unreachable host says so with the reason', () => {
@@ -286,5 +299,12 @@ describe('summary (the MCP text fallback)', () => {
       NOW,
     );
     expect(text).toContain('Loaded models: OLLAMA_UNREACHABLE: Ollama at http://127.0.0.1:11434 refused the connection.');
+    expect(
+      panelSummary(view({ jobs: { ok: false, code: 'INTERNAL_ERROR', message: 'The server failed unexpectedly.' } }), 'jobs', NOW),
+    ).toBe('Panel "jobs" of host whisper, shown to the user.\nJobs: INTERNAL_ERROR: The server failed unexpectedly.');
+    expect(panelSummary(view({ jobs: { ok: true, value: [] } }), 'jobs', NOW)).toBe(
+      'Panel "jobs" of host whisper, shown to the user.\nNo recent pull or create.',
+    );
+    expect(panelSummary(view({ jobs: undefined }), 'jobs', NOW)).toBe('Panel "jobs" of host whisper, shown to the user.');
   });
 });

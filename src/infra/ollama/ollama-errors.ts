@@ -253,38 +253,43 @@ export function transportError(t: OllamaTarget, err: unknown, call: OllamaCall, 
   }
 }
 
-/** The first error in `err`'s cause chain (or AggregateError members) that matches. */
-function findInChain<T>(err: unknown, match: (e: unknown) => e is T, depth = 0): T | undefined {
+type ChainLink = { code?: unknown; cause?: unknown; errors?: unknown };
+
+/**
+ * Walks `err`, its `cause` chain and AggregateError members (dual-stack connects), depth first, cause
+ * before members, five levels at most: `visit` sees each error with `below`, the first answer found
+ * under it, so it can answer before, instead of or after looking deeper.
+ */
+function walkChain<T>(err: unknown, visit: (e: ChainLink, below: () => T | undefined) => T | undefined, depth = 0): T | undefined {
   if (!err || typeof err !== 'object' || depth > 4) return undefined;
-  if (match(err)) return err;
-  const e = err as { cause?: unknown; errors?: unknown };
-  const fromCause = findInChain(e.cause, match, depth + 1);
-  if (fromCause) return fromCause;
-  if (Array.isArray(e.errors)) {
+  const e = err as ChainLink;
+  return visit(e, () => {
+    const fromCause = walkChain(e.cause, visit, depth + 1);
+    if (fromCause) return fromCause;
+    if (!Array.isArray(e.errors)) return undefined;
     for (const inner of e.errors) {
-      const found = findInChain(inner, match, depth + 1);
+      const found = walkChain(inner, visit, depth + 1);
       if (found) return found;
     }
-  }
-  return undefined;
+    return undefined;
+  });
 }
 
+/** The first error in `err`'s cause chain (or AggregateError members) that matches. */
+function findInChain<T>(err: unknown, match: (e: unknown) => e is T): T | undefined {
+  return walkChain<T>(err, (e, below) => (match(e) ? e : below()));
+}
+
+/** axios' own codes say less than the socket error underneath. */
+const VAGUE_CODES = new Set(['ERR_CANCELED', 'ECONNABORTED', 'ERR_NETWORK']);
+
 /** Finds a Node/axios error code, looking through `cause` and AggregateError (dual-stack connects). */
-export function errorCode(err: unknown, depth = 0): string | undefined {
-  if (!err || typeof err !== 'object' || depth > 4) return undefined;
-  const e = err as { code?: unknown; cause?: unknown; errors?: unknown };
-  const own = typeof e.code === 'string' ? e.code : undefined;
-  // axios' own codes say less than the socket error underneath.
-  if (own && own !== 'ERR_CANCELED' && own !== 'ECONNABORTED' && own !== 'ERR_NETWORK') return own;
-  const fromCause = errorCode(e.cause, depth + 1);
-  if (fromCause) return fromCause;
-  if (Array.isArray(e.errors)) {
-    for (const inner of e.errors) {
-      const c = errorCode(inner, depth + 1);
-      if (c) return c;
-    }
-  }
-  return own;
+export function errorCode(err: unknown): string | undefined {
+  return walkChain<string>(err, (e, below) => {
+    const own = typeof e.code === 'string' ? e.code : undefined;
+    if (own && !VAGUE_CODES.has(own)) return own;
+    return below() || own;
+  });
 }
 
 /** Ollama's `{"error":"..."}` text, or undefined when the body is not that shape. */

@@ -1,4 +1,4 @@
-import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { HostRegistry } from '../../infra/host-registry.js';
 import { PanelSources, type HostView } from './panel-data.js';
 import { renderDashboardBody } from './render/sections.js';
@@ -6,8 +6,13 @@ import { renderDashboardBody } from './render/sections.js';
 /** How often the dashboard's stream looks for news: half the sampler's default interval, so it lags it by at most that plus one read. */
 export const TICK_MS = 500;
 
-/** How often each slower source is read again (success, failure): a df or a connection probe each tick would be waste. */
+/**
+ * How often each source is read again (success, failure): a df or a connection probe each tick would be
+ * waste. The jobs are the server's own memory, read every tick; that read also moves the page's clock.
+ * A failing source is retried after its failure period, not each tick.
+ */
 const PERIODS = {
+  jobs: [0, 5_000],
   gpu: [0, 5_000],
   info: [10_000, 10_000],
   running: [5_000, 10_000],
@@ -31,6 +36,7 @@ export type DashboardListener = (update: { generated_at: string; html: string })
  */
 @Injectable()
 export class DashboardHub implements OnApplicationShutdown {
+  private readonly log = new Logger('Dashboard');
   private readonly listeners = new Set<DashboardListener>();
   private readonly state = new Map<string, HostState>();
   private timer?: NodeJS.Timeout;
@@ -72,10 +78,11 @@ export class DashboardHub implements OnApplicationShutdown {
     for (const host of this.hosts.all()) {
       let st = this.state.get(host.name);
       if (!st) {
-        st = { view: { name: host.name }, due: { gpu: 0, info: 0, running: 0, resources: 0 }, busy: new Set() };
+        st = { view: { name: host.name }, due: { jobs: 0, gpu: 0, info: 0, running: 0, resources: 0 }, busy: new Set() };
         this.state.set(host.name, st);
       }
       const view = st.view;
+      this.refresh(st, 'jobs', now, () => this.sources.jobs(host.name).then((o) => ((view.jobs = o), o.ok)));
       this.refresh(st, 'info', now, () => this.sources.info(host.name).then((o) => ((view.info = o), o.ok)));
       // The charts move only with a GPU reading: drawn from the history when one arrives, not on every publish.
       this.refresh(st, 'gpu', now, () =>
@@ -88,31 +95,33 @@ export class DashboardHub implements OnApplicationShutdown {
       this.refresh(st, 'running', now, () => this.sources.running(host.name).then((o) => ((view.running = o), o.ok)));
       this.refresh(st, 'resources', now, () => this.sources.resources(host.name).then((o) => ((view.resources = o), o.ok)));
     }
-    void Promise.all(this.hosts.all().map((h) => this.sources.jobs(h.name).then((jobs) => [h.name, jobs] as const))).then((all) => {
-      for (const [name, jobs] of all) {
-        const st = this.state.get(name);
-        if (st) st.view.jobs = jobs;
-      }
-      this.publish();
-    });
   }
 
-  /** Starts one read of a source when it is due and none is in flight; its outcome shows from the next tick. */
+  /**
+   * Starts one read of a source when it is due and none is in flight, and publishes when it ends. The
+   * sources answer an Outcome and do not reject; one that throws anyway (a bug) is logged and tried again
+   * after its failure period, and the page goes on updating with what the others read. Nothing here may
+   * become an unhandled rejection or an exception in the timer: the server runs for months.
+   */
   private refresh(st: HostState, source: Source, now: number, read: () => Promise<boolean>): void {
     if (st.busy.has(source) || now < st.due[source]) return;
     st.busy.add(source);
-    read().then(
-      (ok) => {
+    void Promise.resolve()
+      .then(read)
+      .catch((err: unknown) => this.failed(`reading ${source} of host '${st.view.name}'`, err))
+      .then((ok) => {
         st.busy.delete(source);
         st.due[source] = Date.now() + PERIODS[source][ok ? 0 : 1];
         // Shown at once, not at the next tick: a new GPU reading reaches the page within one read.
         this.publish();
-      },
-      () => {
-        st.busy.delete(source);
-        st.due[source] = Date.now() + PERIODS[source][1];
-      },
-    );
+      })
+      .catch((err: unknown) => this.failed('publishing the dashboard', err));
+  }
+
+  /** Logs a bug's message (no stack: it can carry paths and arguments). */
+  private failed(what: string, err: unknown): false {
+    this.log.error(`${what} failed: ${(err as Error)?.message ?? String(err)}`);
+    return false;
   }
 
   private publish(): void {

@@ -25,7 +25,7 @@ export interface HostView {
   gpu?: Outcome<GpuStatusResult>;
   charts?: GpuChartSeries[];
   running?: Outcome<OllamaRunningModelsResult>;
-  jobs?: OllamaJob[];
+  jobs?: Outcome<OllamaJob[]>;
   resources?: Outcome<HostResourcesResult>;
 }
 
@@ -62,8 +62,8 @@ export class PanelSources {
     return outcome(() => this.ollama.ollama_running_models({ host }));
   }
 
-  async jobs(host: string): Promise<OllamaJob[]> {
-    return (await this.ollama.ollama_list_jobs({ host })).jobs;
+  jobs(host: string): Promise<Outcome<OllamaJob[]>> {
+    return outcome(async () => (await this.ollama.ollama_list_jobs({ host })).jobs);
   }
 
   resources(host: string): Promise<Outcome<HostResourcesResult>> {

@@ -12,8 +12,8 @@ export class PanelController {
   /** The page itself, inline: Open WebUI embeds a text/html answer with Content-Disposition: inline as a panel. */
   @Operation(showPanel)
   async show_panel(@Query() input: ShowPanelInput, @Res({ passthrough: true }) res: Response) {
-    const { html } = await this.panel.show_panel(input);
+    const presented = await this.panel.show_panel(input);
     res.type('text/html; charset=utf-8').set({ 'Content-Disposition': 'inline', 'Cache-Control': 'no-store' });
-    return html;
+    return presented.html();
   }
 }

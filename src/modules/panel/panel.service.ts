@@ -23,7 +23,8 @@ export class PanelService {
     const body = panelBody(view, panel, now);
     const structured: ShowPanelResult = { panel, host: host.name, generated_at: new Date(now).toISOString(), html: body };
     return {
-      html: panelPage(view, panel, body, chartLibrary()),
+      // Built only when REST asks for it: MCP sends the text and the body, and would throw the page away.
+      html: () => panelPage(view, panel, body, chartLibrary()),
       text: panelSummary(view, panel, now),
       structured: { ...structured },
     };

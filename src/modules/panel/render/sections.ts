@@ -174,7 +174,7 @@ export function renderHost(view: HostView, panel: PanelKind, now: number): strin
       case 'models':
         return outcomeBlock('models', 'Loaded models', view.running, (r) => renderModels(r, now));
       case 'jobs':
-        return block('jobs', 'Ollama jobs', view.jobs ? renderJobs(view.jobs) : '<p class="muted">Reading…</p>');
+        return outcomeBlock('jobs', 'Ollama jobs', view.jobs, renderJobs);
       case 'disks':
         return outcomeBlock('disks', 'Disks and memory', view.resources, renderDisks);
     }

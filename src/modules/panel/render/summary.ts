@@ -42,13 +42,13 @@ export function panelSummary(view: HostView, panel: PanelKind, now: number): str
             : ['No model loaded.'],
         ),
       );
-    if (part === 'jobs' && view.jobs)
+    if (part === 'jobs')
       out.push(
-        ...(view.jobs.length
-          ? view.jobs.map(
-              (j) => `Job ${j.kind} ${j.model}: ${j.state}${j.percent === null ? '' : `, ${num(j.percent, 1)} %`} (${j.status}).`,
-            )
-          : ['No recent pull or create.']),
+        ...line('Jobs', view.jobs, (jobs) =>
+          jobs.length
+            ? jobs.map((j) => `Job ${j.kind} ${j.model}: ${j.state}${j.percent === null ? '' : `, ${num(j.percent, 1)} %`} (${j.status}).`)
+            : ['No recent pull or create.'],
+        ),
       );
     if (part === 'disks')
       out.push(
