@@ -1,9 +1,10 @@
 /**
  * One GPU's history: its readings of the last hour (one slot per reading, at most FINE_SLOTS) and one-minute
  * aggregates for 24 hours, each with its top processes, in typed arrays of fixed size, so memory does not
- * grow with the sampling rate or the uptime; and the window statistics and chart buckets read from them.
+ * grow with the sampling rate or the uptime; and the window statistics, chart buckets and short series read
+ * from them.
  * Pure (time comes in as arguments). Kept whole past 300 lines: the two rings, their write path and the
- * three readers share the slot layout, and splitting them would spread that layout over files.
+ * four readers share the slot layout, and splitting them would spread that layout over files.
  */
 import type { GpuHistoryGpu, GpuHistoryProcess, GpuHistorySeries, GpuHistoryStat, GpuInfo, GpuProcess } from './dto/gpu.dto.js';
 
