@@ -174,25 +174,38 @@ export class GpuSeries {
   /** Window statistics from the minute aggregates that start in [from, to], the current minute included. */
   coarse(from: number, to: number): GpuHistoryGpu {
     const acc = emptyMinute(from);
-    const take = (samples: number, busy: number, stat: (m: Metric) => [number, number, number, number]) => {
+    this.eachMinute(from, to, (_start, samples, busy, stat) => {
       acc.samples += samples;
       acc.busySeconds += busy;
       for (let m = 0; m < METRICS; m++) {
-        const [min, max, sum, count] = stat(m as Metric);
+        const [min, max, sum, count] = stat(m);
         if (count === 0) continue;
         acc.min[m] = Math.min(acc.min[m], min);
         acc.max[m] = Math.max(acc.max[m], max);
         acc.sum[m] += sum;
         acc.count[m] += count;
       }
-    };
+    });
+    acc.processes = this.processesSince(from, to);
+    return this.view(acc);
+  }
+
+  /**
+   * Each minute aggregate that starts in [from, to], newest first, then the current minute if it does:
+   * its start, readings, busy seconds and, per metric, [min, max, sum, count].
+   */
+  private eachMinute(
+    from: number,
+    to: number,
+    visit: (start: number, samples: number, busy: number, stat: (m: number) => [number, number, number, number]) => void,
+  ): void {
     for (let i = 0; i < this.coarseCount; i++) {
       const slot = this.coarseSlot(i);
       const start = this.minuteStart[slot];
       if (start < from) break;
       if (start > to) continue;
       const k = slot * METRICS;
-      take(this.minuteSamples[slot], this.minuteBusy[slot], (m) => [
+      visit(start, this.minuteSamples[slot], this.minuteBusy[slot], (m) => [
         this.minuteMin[k + m],
         this.minuteMax[k + m],
         this.minuteSum[k + m],
@@ -201,9 +214,7 @@ export class GpuSeries {
     }
     const cur = this.current;
     if (cur && cur.start >= from && cur.start <= to)
-      take(cur.samples, cur.busySeconds, (m) => [cur.min[m], cur.max[m], cur.sum[m], cur.count[m]]);
-    acc.processes = this.processesSince(from, to);
-    return this.view(acc);
+      visit(cur.start, cur.samples, cur.busySeconds, (m) => [cur.min[m], cur.max[m], cur.sum[m], cur.count[m]]);
   }
 
   /**
@@ -274,31 +285,14 @@ export class GpuSeries {
       }
       return { sum, count };
     }
-    const take = (start: number, sums: (m: number) => number, counts: (m: number) => number) => {
+    this.eachMinute(from, to, (start, _samples, _busy, stat) => {
       const b = bucketOf(start);
       for (let m = 0; m < METRICS; m++) {
-        sum[b * METRICS + m] += sums(m);
-        count[b * METRICS + m] += counts(m);
+        const [, , minuteSum, minuteCount] = stat(m);
+        sum[b * METRICS + m] += minuteSum;
+        count[b * METRICS + m] += minuteCount;
       }
-    };
-    for (let i = 0; i < this.coarseCount; i++) {
-      const slot = this.coarseSlot(i);
-      const start = this.minuteStart[slot];
-      if (start < from) break;
-      if (start > to) continue;
-      take(
-        start,
-        (m) => this.minuteSum[slot * METRICS + m],
-        (m) => this.minuteCount[slot * METRICS + m],
-      );
-    }
-    const cur = this.current;
-    if (cur && cur.start >= from && cur.start <= to)
-      take(
-        cur.start,
-        (m) => cur.sum[m],
-        (m) => cur.count[m],
-      );
+    });
     return { sum, count };
   }
 
