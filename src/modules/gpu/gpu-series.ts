@@ -157,18 +157,25 @@ export class GpuSeries {
   /** Window statistics from the fine ring (every reading in [from, to]). */
   fine(from: number, to: number): GpuHistoryGpu {
     const acc = emptyMinute(from);
+    this.eachReading(from, to, (slot) => {
+      acc.samples++;
+      const util = this.values[slot * METRICS];
+      if (util >= BUSY_PERCENT) acc.busySeconds += this.seconds[slot];
+      for (let m = 0; m < METRICS; m++) accumulate(acc, m, this.values[slot * METRICS + m]);
+    });
+    acc.processes = this.processesSince(from, to);
+    return this.view(acc);
+  }
+
+  /** The fine-ring slot of each reading taken in [from, to], newest first. */
+  private eachReading(from: number, to: number, visit: (slot: number, at: number) => void): void {
     for (let i = 0; i < this.fineCount; i++) {
       const slot = this.fineSlot(i);
       const at = this.at[slot];
       if (at < from) break; // newest first: everything further is older
       if (at > to) continue;
-      acc.samples++;
-      const util = this.values[slot * METRICS];
-      if (util >= BUSY_PERCENT) acc.busySeconds += this.seconds[slot];
-      for (let m = 0; m < METRICS; m++) accumulate(acc, m, this.values[slot * METRICS + m]);
+      visit(slot, at);
     }
-    acc.processes = this.processesSince(from, to);
-    return this.view(acc);
   }
 
   /** Window statistics from the minute aggregates that start in [from, to], the current minute included. */
@@ -270,11 +277,7 @@ export class GpuSeries {
     const count = new Uint32Array(buckets * METRICS);
     const bucketOf = (at: number) => Math.min(buckets - 1, Math.floor((at - from) / bucketMs));
     if (!coarse) {
-      for (let i = 0; i < this.fineCount; i++) {
-        const slot = this.fineSlot(i);
-        const at = this.at[slot];
-        if (at < from) break;
-        if (at > to) continue;
+      this.eachReading(from, to, (slot, at) => {
         const b = bucketOf(at);
         for (let m = 0; m < METRICS; m++) {
           const v = this.values[slot * METRICS + m];
@@ -282,7 +285,7 @@ export class GpuSeries {
           sum[b * METRICS + m] += v;
           count[b * METRICS + m]++;
         }
-      }
+      });
       return { sum, count };
     }
     this.eachMinute(from, to, (start, _samples, _busy, stat) => {
