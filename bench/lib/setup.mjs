@@ -4,8 +4,6 @@
  * ssh2 connections, the MCP client, and the warm-up before the idle RSS reading. Each piece registers
  * its own teardown with `defer`; the runner calls them in reverse order.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startSshd } from '../../test/support/sshd.ts';
 import { installFakeNvidiaSmi } from '../../test/support/fake-nvidia-smi.ts';
 import { startFakeOllama } from '../../test/support/fake-ollama.ts';
-import { startServer } from '../../test/support/server.ts';
+import { startNodeServer, startServer } from '../../test/support/server.ts';
 import { connectMcp } from '../../test/support/mcp-client.ts';
 import { rssBytes } from './machine.mjs';
 import { httpShell } from './probes.mjs';
@@ -67,30 +65,12 @@ export async function startFixtures(apiKey, defer) {
 /** The bare HTTP floor (lib/http-floor-server.mjs) as a child process, once it listens: { url, pid }. */
 async function startHttpFloor(ctx, defer) {
   const { host, port, username, privateKeyPath, hostKeyFingerprint } = ctx.sshd;
-  const child = spawn(process.execPath, [new URL('./http-floor-server.mjs', import.meta.url).pathname], {
-    env: {
-      PATH: process.env.PATH,
-      HTTP_FLOOR_SSHD: JSON.stringify({ host, port, username, privateKeyPath, hostKeyFingerprint }),
-      HTTP_FLOOR_KEY: ctx.apiKey,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const running = await startNodeServer([new URL('./http-floor-server.mjs', import.meta.url).pathname], {
+    HTTP_FLOOR_SSHD: JSON.stringify({ host, port, username, privateKeyPath, hostKeyFingerprint }),
+    HTTP_FLOOR_KEY: ctx.apiKey,
   });
-  defer(async () => {
-    if (child.exitCode !== null) return;
-    child.kill('SIGTERM');
-    await Promise.race([once(child, 'exit'), sleep(3000)]);
-    child.kill('SIGKILL');
-  });
-  let out = '';
-  const url = await new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (\S+) /.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`the HTTP floor server exited with ${code} before listening`)));
-  });
-  return { url, pid: child.pid };
+  defer(() => running.stop());
+  return { url: running.url, pid: running.process.pid };
 }
 
 /**

@@ -22,13 +22,17 @@ export const BASE_ENV = { PATH: process.env.PATH, HOME: process.env.HOME, USER: 
  * Starts `node dist/cli.js serve` with only the given environment (plus PATH and HOME) on a free port
  * and resolves once it prints its URL.
  */
-export async function startServer(
-  env: Record<string, string | undefined> = {},
-  timeoutMs = 15_000,
-  args: string[] = [],
-): Promise<RunningServer> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], {
-    env: { ...BASE_ENV, PORT: '0', ...env },
+export function startServer(env: Record<string, string | undefined> = {}, timeoutMs = 15_000, args: string[] = []): Promise<RunningServer> {
+  return startNodeServer([CLI, 'serve', ...args], { PORT: '0', ...env }, timeoutMs);
+}
+
+/**
+ * Runs `node <argv>` with only the given environment (plus BASE_ENV) and resolves once it prints
+ * "listening on <url> ", as the server does (the bench's bare HTTP server prints the same).
+ */
+export async function startNodeServer(argv: string[], env: Record<string, string | undefined>, timeoutMs = 15_000): Promise<RunningServer> {
+  const child = spawn(process.execPath, argv, {
+    env: { ...BASE_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
