@@ -14,6 +14,7 @@ export const CONFIG_DEFAULTS = {
     known_hosts: '~/.ssh/known_hosts',
     max_channels: 8,
     max_connections: 2,
+    warm_shells: true,
     connect_timeout_seconds: 10,
   } satisfies Partial<SshConfig>,
   /** Ollama's own port, on 127.0.0.1 as the host sees it (on the SSH host's address when not tunnelled). */

@@ -36,6 +36,7 @@ export class RawSsh {
   host_key_fingerprint?: string;
   @IsOptional() @IsInt() @Min(1) @Max(64) max_channels?: number;
   @IsOptional() @IsInt() @Min(1) @Max(8) max_connections?: number;
+  @IsOptional() @IsBoolean() warm_shells?: boolean;
   @IsOptional() @IsInt() @Min(1) @Max(120) connect_timeout_seconds?: number;
 }
 

@@ -38,6 +38,8 @@ export interface SshConfig {
   max_channels: number;
   /** Connections at most; more than the first only while exec calls fill its channels. */
   max_connections: number;
+  /** Commands run in long-lived shells, one at a time each, instead of a new SSH session each. */
+  warm_shells: boolean;
   connect_timeout_seconds: number;
 }
 

@@ -169,6 +169,7 @@ function resolveHost(name: string, value: unknown, origins: Origins, home: strin
             host_key_fingerprint: ssh.host_key_fingerprint,
             max_channels: ssh.max_channels ?? sshDefaults.max_channels,
             max_connections: ssh.max_connections ?? sshDefaults.max_connections,
+            warm_shells: ssh.warm_shells ?? sshDefaults.warm_shells,
             connect_timeout_seconds: ssh.connect_timeout_seconds ?? sshDefaults.connect_timeout_seconds,
           }
         : undefined,

@@ -99,6 +99,7 @@ function createTransport(hc: HostConfig): HostTransport {
     connectTimeoutMs: ssh.connect_timeout_seconds * 1000,
     maxChannels: ssh.max_channels,
     maxConnections: ssh.max_connections,
+    warmShells: ssh.warm_shells,
   });
 }
 

@@ -58,6 +58,7 @@ describe('loadConfig', () => {
         known_hosts: '/home/me/.ssh/known_hosts',
         max_channels: 8,
         max_connections: 2,
+        warm_shells: true,
       },
     });
     expect(c.keys).toEqual([

@@ -5,6 +5,7 @@
  * How many exec channels are open at once is the ChannelLimiter's business (channel-limiter.ts).
  */
 import type { Duplex } from 'node:stream';
+import type { AppError } from '../../common/errors.js';
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
 import { formatSeconds } from '../../common/text.js';
 import type { SshConnection } from './ssh-connection.js';
@@ -23,6 +24,13 @@ const retryableOpenFailures = new WeakSet<object>();
 
 /** The open of an exec channel was never confirmed when the connection went away: the command did not run. */
 const notStartedDrops = new WeakSet<object>();
+
+/** The connection dropped before the command was sent: an error the transport may answer by running it again. */
+export function notStartedDrop(target: SshTarget): AppError {
+  const err = droppedBeforeStart(target);
+  notStartedDrops.add(err);
+  return err;
+}
 
 /** True for an error of openExec meaning the command never reached the host (safe to run again). */
 export function isNotStartedDrop(err: unknown): boolean {
@@ -87,9 +95,7 @@ function openExec(conn: SshConnection, target: SshTarget, command: string): Prom
             // is open, the exec request that follows fails with "Unable to exec" instead, and then the
             // command may have started.
             if (err.message === 'No response from server') {
-              const notStarted = droppedBeforeStart(target);
-              notStartedDrops.add(notStarted);
-              return reject(notStarted);
+              return reject(notStartedDrop(target));
             }
             return reject(droppedDuringExec(target));
           }
@@ -106,9 +112,7 @@ function openExec(conn: SshConnection, target: SshTarget, command: string): Prom
       conn.execOpenFailed(false);
       // ssh2 throws "Not connected" synchronously when the socket went away under us: nothing was sent.
       conn.markDead((err as Error).message);
-      const notStarted = droppedBeforeStart(target);
-      notStartedDrops.add(notStarted);
-      reject(notStarted);
+      reject(notStartedDrop(target));
     }
   });
 }

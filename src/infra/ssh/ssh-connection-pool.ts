@@ -8,6 +8,7 @@ import type { ConnectionState } from '../transport.js';
 import { dialSsh, type DialOptions } from './ssh-connect.js';
 import type { SshConnection } from './ssh-connection.js';
 import { transportClosed } from './ssh-errors.js';
+import { IdleWarmShells } from './warm-shell.js';
 
 export interface Slot {
   conn?: SshConnection;
@@ -15,6 +16,8 @@ export interface Slot {
   everConnected: boolean;
   /** Exec calls holding a channel on this slot's connection. */
   active: number;
+  /** Warm shells open on this slot's connection with no command running (each holds a session). */
+  idleShells: IdleWarmShells;
 }
 
 export interface PoolOptions {
@@ -38,7 +41,7 @@ export class SshConnectionPool {
   private lastFailure: AppError | undefined;
 
   constructor(private readonly options: PoolOptions) {
-    this.slots = Array.from({ length: options.connections }, () => ({ everConnected: false, active: 0 }));
+    this.slots = Array.from({ length: options.connections }, () => ({ everConnected: false, active: 0, idleShells: new IdleWarmShells() }));
   }
 
   /** The state of the warm connection. */

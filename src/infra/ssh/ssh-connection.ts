@@ -116,6 +116,11 @@ export class SshConnection {
     this.releaseWaitersIfNothingOpen();
   }
 
+  /** Whether a refused open here waits for one of our channels to close (see nextExecClose). */
+  get closeAwaited(): boolean {
+    return this.closeWaiters.length > 0;
+  }
+
   /** Whether a channel of ours here is open or opening, so a close may come. */
   get execBusy(): boolean {
     return this.execOpen + this.execOpening > 0;
@@ -162,6 +167,28 @@ export class SshConnection {
     for (const cb of [...this.onDrop]) cb();
     this.onDrop.clear();
     this.client.destroy();
+  }
+
+  /**
+   * Resolves with true once the host answers a keepalive request (the path works now), with false when
+   * the connection drops first; a silent path is probed and dropped as under any other wait. For a
+   * command about to go to a warm shell: on a path that died unnoticed it is then not sent at all, and
+   * runs on the next connection, as a command whose channel never opened does.
+   */
+  hostAnswers(): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (!this.alive) return resolve(false);
+      const answered = this.awaitReply();
+      const settle = (ok: boolean) => {
+        answered();
+        this.onDrop.delete(onDrop);
+        resolve(ok);
+      };
+      const onDrop = () => settle(false);
+      this.onDrop.add(onDrop);
+      // Without ssh2's internals there is no request to send: go on as if answered.
+      if (!sendKeepalive(this.client, () => settle(true))) settle(true);
+    });
   }
 
   private checkWedged(): void {

@@ -13,11 +13,12 @@ import { withCwd } from '../shell-quote.js';
 import type { ExecOptions, ExecResult, HostTransport, TransportStatus } from '../transport.js';
 import { ChannelLimiter } from './channel-limiter.js';
 import { withPidPreamble } from './pid-preamble.js';
-import { abortable, isNotStartedDrop, openExecRetrying, openForward, openSftp } from './ssh-channels.js';
+import { abortable, isNotStartedDrop, notStartedDrop, openExecRetrying, openForward, openSftp } from './ssh-channels.js';
 import { SshConnectionPool, type Slot } from './ssh-connection-pool.js';
 import type { SshConnection } from './ssh-connection.js';
 import { notStartedInTime, transportClosed, type SshTarget } from './ssh-errors.js';
 import { killChannel, ProcessGroupReaper, runOnChannel } from './ssh-exec.js';
+import { WarmShell } from './warm-shell.js';
 
 export interface SshTransportOptions {
   /** The host's configured name (for logs; errors name the address). */
@@ -66,6 +67,11 @@ export interface SshTransportOptions {
   wedgeSuspectMs?: number;
   /** How long the probe (an SSH keepalive request) may go unanswered before the connection is dropped. Default 5 000 ms. */
   wedgeProbeTimeoutMs?: number;
+  /**
+   * Run commands in warm shells (warm-shell.ts) instead of a new session each (default true); hosts
+   * without setsid(1) get a session each anyway.
+   */
+  warmShells?: boolean;
 }
 
 export class SshTransport implements HostTransport {
@@ -79,6 +85,9 @@ export class SshTransport implements HostTransport {
   private readonly pool: SshConnectionPool;
   private readonly channelsPerConnection: number;
   private readonly reaper: ProcessGroupReaper;
+  private readonly warmShells: boolean;
+  /** Connections whose host cannot run a warm shell. */
+  private readonly noWarmShells = new WeakSet<SshConnection>();
 
   constructor(options: SshTransportOptions) {
     const port = options.port ?? 22;
@@ -103,6 +112,7 @@ export class SshTransport implements HostTransport {
     }
     this.limiter = new ChannelLimiter(this.channelsPerConnection * connections);
     this.reaper = new ProcessGroupReaper(this.target);
+    this.warmShells = options.warmShells ?? true;
     this.pool = new SshConnectionPool({
       dial: {
         target: this.target,
@@ -189,25 +199,35 @@ export class SshTransport implements HostTransport {
     let release: (() => void) | undefined;
     let conn: SshConnection | undefined;
     let channel: ClientChannel | undefined;
+    let shell: WarmShell | undefined;
+    let slot: Slot | undefined;
+    const fullCommand = withPidPreamble(withCwd(command, options.cwd));
     try {
       release = await this.limiter.acquire(preStart.signal);
       // The limiter holds the total; the channels go to the first connection with one free, so a
       // second connection is dialled only once the first has all its channels busy.
       // (Right after a refusal lowered a limit the counts may not add up for a moment: take the warm one.)
-      const slot = this.pool.slots.find((sl) => sl.active < this.execLimit(sl)) ?? this.pool.slots[0]!;
-      slot.active++;
+      const free = this.pool.slots.find((sl) => sl.active < this.execLimit(sl)) ?? this.pool.slots[0]!;
+      slot = free;
+      free.active++;
       const releaseSlot = release;
       release = () => {
-        slot.active--;
+        free.active--;
         releaseSlot();
       };
-      const fullCommand = withPidPreamble(withCwd(command, options.cwd));
       for (let attempt = 0; ; attempt++) {
         waitingFor = `the SSH connection to ${this.address}`;
         // The usual case, a live connection, needs no race against the deadline.
         conn = slot.conn?.alive ? slot.conn : await abortable(this.pool.connection(slot), preStart.signal);
         waitingFor = 'the session channel to open';
         try {
+          // Long-lived commands whose output is read as it comes (the GPU sampler) keep a channel each.
+          if (this.warmShells && !options.onStdout && !this.noWarmShells.has(conn)) {
+            shell = await this.warmShellFor(slot!, conn, preStart.signal, (what) => (waitingFor = what));
+            if (shell) break;
+          }
+          // Idle warm shells hold sessions too: give one back to sshd if this channel would exceed the slot's share.
+          if (slot.active + slot.idleShells.count > this.execLimit(slot)) slot.idleShells.retireOne();
           const opening = openExecRetrying(conn, this.target, fullCommand, preStart.signal, this.fitCapacity);
           channel = await abortable(opening, preStart.signal, (late) => {
             // The channel opened after we gave up on it: kill whatever started and let go of it.
@@ -236,10 +256,34 @@ export class SshTransport implements HostTransport {
     // An open that went through may have raised the connection's limit.
     this.fitCapacity();
     try {
-      return await runOnChannel(opened, channel!, options, started, this.target, this.reaper);
+      if (!shell) return await runOnChannel(opened, channel!, options, started, this.target, this.reaper);
+      const result = await shell.run(fullCommand, options, started, this.target, this.reaper);
+      slot!.idleShells.put(shell);
+      return result;
     } finally {
       release!();
     }
+  }
+
+  /**
+   * An idle warm shell of the slot, once the host has answered on its connection (so a command is never
+   * written into a path that died unnoticed), or a new one; undefined when the host cannot run one.
+   */
+  private async warmShellFor(slot: Slot, conn: SshConnection, signal: AbortSignal, waiting: (what: string) => void): Promise<WarmShell | undefined> {
+    const idle = slot.idleShells.take(conn);
+    if (!idle) return abortable(this.openWarmShell(conn, signal), signal);
+    waiting('an answer from the host');
+    // Given up before the answer: the shell ran nothing and can serve the next call.
+    const answered = await abortable(conn.hostAnswers(), signal, (late) => late.then((ok) => ok && slot.idleShells.put(idle)));
+    if (!answered) throw notStartedDrop(this.target);
+    return idle;
+  }
+
+  /** A new warm shell on `conn`, or undefined when the host cannot run one (then remembered for the connection). */
+  private async openWarmShell(conn: SshConnection, signal: AbortSignal): Promise<WarmShell | undefined> {
+    const shell = await WarmShell.open(conn, this.target, signal, this.fitCapacity);
+    if (!shell) this.noWarmShells.add(conn);
+    return shell;
   }
 
   /** Exec channels the slot's connection takes: the configured maximum, or less where sshd refused more. */
