@@ -29,6 +29,15 @@ export const rawRun = (client, command, expect) => async () => {
   return ms;
 };
 
+/** One command in the raw client's warm shell (raw-ssh.mjs rawWarmShell). */
+export const rawWarmRun = (shell, command) => async () => {
+  const t = performance.now();
+  const r = await shell.run(command);
+  const ms = performance.now() - t;
+  check(r.code === 0, `raw warm shell ${command.slice(0, 40)}: code ${r.code}`);
+  return ms;
+};
+
 /** The seed's way: a new ssh2 connection (ssh2's own socket), one exec, close. Timed until the result. */
 export const connectPerCall = (ctx, command) => async () => {
   const t = performance.now();

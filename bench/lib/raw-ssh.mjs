@@ -75,6 +75,46 @@ export async function rawExecRetrying(client, command, counters) {
   }
 }
 
+/**
+ * What a plain client does to run commands without a session each: one exec channel running sh, each
+ * command written to it in a session of its own (setsid) with an end marker on both streams. The same
+ * remote work as the server's warm shells (less their pid line, leftover check and signal name), so
+ * the server's cost over this is its own. `run(command)` resolves with { code, stdout }.
+ */
+export async function rawWarmShell(client) {
+  const ch = await new Promise((resolve, reject) => client.exec('exec /bin/sh', (err, c) => (err ? reject(err) : resolve(c))));
+  let out = '';
+  let err = '';
+  let waiter;
+  const check = () => {
+    const w = waiter;
+    if (!w) return;
+    const at = out.indexOf(w.marker);
+    const nl = at >= 0 ? out.indexOf('\n', at) : -1;
+    if (nl < 0 || !err.includes(w.marker)) return;
+    waiter = undefined;
+    const stdout = out.slice(0, at);
+    const code = Number(out.slice(at + w.marker.length, nl));
+    out = out.slice(nl + 1);
+    err = '';
+    w.resolve({ code, stdout });
+  };
+  ch.on('data', (d) => ((out += d), check()));
+  ch.stderr.on('data', (d) => ((err += d), check()));
+  let n = 0;
+  return {
+    run(command) {
+      const marker = `__raw_end_${process.pid}_${++n}`;
+      return new Promise((resolve) => {
+        waiter = { marker, resolve };
+        const quoted = `'${command.replace(/'/g, `'\\''`)}'`;
+        ch.write(`setsid "\${SHELL:-/bin/sh}" -c ${quoted} </dev/null & p=$!; wait "$p"; echo "${marker} $?"; printf ${marker} >&2\n`);
+      });
+    },
+    close: () => ch.end(),
+  };
+}
+
 export function rawClose(client) {
   return new Promise((resolve) => {
     const t = setTimeout(() => {

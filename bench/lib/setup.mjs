@@ -15,7 +15,7 @@ import { startNodeServer, startServer } from '../../test/support/server.ts';
 import { connectMcp } from '../../test/support/mcp-client.ts';
 import { rssBytes } from './machine.mjs';
 import { httpShell } from './probes.mjs';
-import { rawClose, rawConnect } from './raw-ssh.mjs';
+import { rawClose, rawConnect, rawWarmShell } from './raw-ssh.mjs';
 import { GiB } from './rows.mjs';
 
 /**
@@ -85,6 +85,9 @@ export async function startServerUnderTest(ctx, defer) {
   defer(() => rawClose(raw.noDelay));
   raw.defaultSocket = await rawConnect(ctx.sshd, { noDelay: false });
   defer(() => rawClose(raw.defaultSocket));
+  // On the no-delay connection, beside its exec channels (one session of sshd's MaxSessions).
+  raw.warmShell = await rawWarmShell(raw.noDelay);
+  defer(() => raw.warmShell.close());
   const mcp = await connectMcp(server.url, ctx.apiKey);
   defer(() => mcp.close());
   const httpFloor = await startHttpFloor(ctx, defer);
