@@ -14,6 +14,8 @@ export class MetricsService {
   readonly registry = new Registry();
   private readonly requests: Counter<'operation' | 'status' | 'surface'>;
   private readonly latency: Histogram<'operation' | 'status' | 'surface'>;
+  /** At most operations × statuses × surfaces entries. */
+  private readonly series = new Map<string, { requests: { inc(): void }; latency: { observe(v: number): void } }>();
 
   constructor(hosts: HostRegistry) {
     collectDefaultMetrics({ register: this.registry, prefix: 'ght_' });
@@ -57,8 +59,15 @@ export class MetricsService {
   }
 
   observe(operation: string, status: number, surface: 'rest' | 'mcp', seconds: number): void {
-    const labels = { operation, status: String(status), surface };
-    this.requests.inc(labels);
-    this.latency.observe(labels, seconds);
+    // prom-client hashes and checks a label object on every call; a child per label set is found once.
+    const key = `${operation} ${status} ${surface}`;
+    let series = this.series.get(key);
+    if (!series) {
+      const labels = { operation, status: String(status), surface };
+      series = { requests: this.requests.labels(labels), latency: this.latency.labels(labels) };
+      this.series.set(key, series);
+    }
+    series.requests.inc();
+    series.latency.observe(seconds);
   }
 }

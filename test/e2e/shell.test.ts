@@ -147,6 +147,12 @@ describe.each(['ssh', 'local'] as const)('shell_exec over the %s transport', (tr
     expect(wrongType.body.message).toContain('command');
     const empty = await exec({});
     expect(empty.status).toBe(400);
+    for (const body of [{ command: 'echo a\u0000; echo b' }, { command: 'pwd', cwd: '/tmp\u0000/x' }]) {
+      const nul = await exec(body);
+      expect(nul.status).toBe(400);
+      expect(nul.body).toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect(nul.body.message).toMatch(/must not contain NUL bytes/);
+    }
     const badJson = await call(server.url, 'POST', '/shell/exec', { key: FULL, body: '{"command":' });
     expect(badJson.status).toBe(400);
     expect(badJson.body.code).toBe('VALIDATION_FAILED');

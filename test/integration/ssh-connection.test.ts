@@ -15,7 +15,7 @@ import { shellQuote } from '../../src/infra/shell-quote.js';
 import type { ExecOptions } from '../../src/infra/transport.js';
 import { appErrorOfAsync as appErrorOf } from '../support/errors.js';
 import { sharedSshd } from '../support/context.js';
-import { startFreezableProxy, type FreezableProxy } from '../support/freezable-proxy.js';
+import { pathSilentForAWhile, startFreezableProxy, type FreezableProxy } from '../support/freezable-proxy.js';
 import { sshTransportVia } from '../support/ssh-transport.js';
 import type { SshdInfo } from '../support/sshd.js';
 import { timed } from '../support/waiting.js';
@@ -52,6 +52,7 @@ describe('SshTransport on a wedged connection', () => {
     const { proxy, t, dir } = await setup();
     expect((await t.exec('echo warm', opts())).stdout).toBe('warm\n');
     expect(proxy.freeze()).toBe(1);
+    await pathSilentForAWhile();
 
     const ran = path.join(dir, 'ran');
     const first = await timed(t.exec(countedEcho(ran, 'first'), opts()));
@@ -73,6 +74,7 @@ describe('SshTransport on a wedged connection', () => {
     const { proxy, t, dir } = await setup();
     await t.exec('true', opts());
     proxy.freeze();
+    await pathSilentForAWhile();
     const files = Array.from({ length: 6 }, (_, i) => path.join(dir, `ran-${i}`));
     const results = await Promise.all(files.map((f, i) => t.exec(countedEcho(f, `c${i}`), opts())));
     expect(results.map((r) => r.stdout)).toEqual(files.map((_, i) => `c${i}\n`));
@@ -99,10 +101,27 @@ describe('SshTransport on a wedged connection', () => {
     expect(next.ms).toBeLessThan(5_000);
   });
 
+  it('a command sent within 0.5 s of the last traffic into a path that just froze fails as dropped while running (503), and the next call works', async () => {
+    const { proxy, t, dir } = await setup();
+    await t.exec('true', opts());
+    proxy.freeze();
+    const ran = path.join(dir, 'ran');
+    // Written to the warm shell at once (the host was heard a moment ago): it cannot be told from a command that ran.
+    const err = await appErrorOf(t.exec(countedEcho(ran, 'maybe'), opts()));
+    expect(err.status).toBe(503);
+    expect(err.code).toBe('HOST_UNREACHABLE');
+    expect(err.message).toMatch(/dropped while the command was running; it may or may not have completed/);
+    // It never reached the host, and nothing runs it again behind the caller's back.
+    await expect(readFile(ran, 'utf8')).rejects.toThrow(/ENOENT/);
+    expect((await t.exec('echo next', opts())).stdout).toBe('next\n');
+    expect(t.status().reconnects).toBe(1);
+  });
+
   it('a call whose own timeout is shorter than the wedge check fails in time, and the next call still gets a new connection', async () => {
     const { proxy, t } = await setup();
     await t.exec('true', opts());
     proxy.freeze();
+    await pathSilentForAWhile();
     const err = await appErrorOf(t.exec('echo short', opts(1_500)));
     expect(err.status).toBe(504);
     expect(err.code).toBe('HOST_TIMEOUT');

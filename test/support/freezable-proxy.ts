@@ -87,3 +87,13 @@ export async function startFreezableProxy(target: { host: string; port: number }
     },
   };
 }
+
+/**
+ * Wait until the frozen path has been silent for longer than SshTransport's RECENT_ANSWER_MS (0.5 s):
+ * a command goes to an idle warm shell without asking the host first when the host sent something more
+ * recently, so only a call after that finds the dead path before anything is sent (and is run again on
+ * a new connection). A call inside the window is tested on its own.
+ */
+export function pathSilentForAWhile(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 600));
+}

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { commandLine, MarkerScanner, newMarker, parseEnd } from '../../src/infra/ssh/warm-shell-frames.js';
+import { commandLine, MarkerScanner, markerSource, parseEnd } from '../../src/infra/ssh/warm-shell-frames.js';
 
 /** Feeds `stream` cut at `cuts` and returns what the scanner let through and what came after the marker. */
 function scan(marker: string, stream: Buffer, cuts: number[]): { out: string; after: string; ended: boolean } {
@@ -19,6 +19,18 @@ function scan(marker: string, stream: Buffer, cuts: number[]): { out: string; af
   if (!s.ended) parts.push(s.flush());
   return { out: Buffer.concat(parts).toString('latin1'), after: s.after.toString('latin1'), ended: s.ended };
 }
+
+const newMarker = markerSource();
+
+describe('markerSource', () => {
+  it('gives each command its own marker, and each shell its own random part', () => {
+    const [a, b] = [markerSource(), markerSource()];
+    const ours = [a(), a(), a()];
+    expect(new Set(ours).size).toBe(3);
+    expect(ours.every((m) => /^__ght_end_[0-9a-f]{32}_\d+$/.test(m))).toBe(true);
+    expect(b().split('_')[4]).not.toBe(ours[0]!.split('_')[4]);
+  });
+});
 
 describe('MarkerScanner', () => {
   const marker = newMarker();
@@ -44,7 +56,7 @@ describe('MarkerScanner', () => {
     expect(scan(marker, partial, [5])).toEqual({ out: partial.toString(), after: '', ended: false });
   });
 
-  it('a marker of another command is output, not an end', () => {
+  it('a marker of another command of the same shell is output, not an end', () => {
     const other = newMarker();
     expect(scan(marker, Buffer.from(`${other} 0 0 -\n`), [])).toMatchObject({ out: `${other} 0 0 -\n`, ended: false });
   });

@@ -169,6 +169,11 @@ export class SshConnection {
     this.client.destroy();
   }
 
+  /** Whether anything came from the host in the last `ms` milliseconds. */
+  heardWithin(ms: number): boolean {
+    return performance.now() - this.lastHeard < ms;
+  }
+
   /**
    * Resolves with true once the host answers a keepalive request (the path works now), with false when
    * the connection drops first; a silent path is probed and dropped as under any other wait. For a

@@ -74,6 +74,14 @@ export interface SshTransportOptions {
   warmShells?: boolean;
 }
 
+/**
+ * How recently the host must have sent something for a command to go to an idle warm shell without
+ * asking the host first. Back-to-back calls skip that round trip (0.3 ms here); a path that dies within
+ * this window fails the command written into it as dropped while running (503, "may or may not have
+ * completed"), as it does a command already running then.
+ */
+const RECENT_ANSWER_MS = 500;
+
 export class SshTransport implements HostTransport {
   readonly kind = 'ssh' as const;
   readonly address: string;
@@ -266,12 +274,15 @@ export class SshTransport implements HostTransport {
   }
 
   /**
-   * An idle warm shell of the slot, once the host has answered on its connection (so a command is never
-   * written into a path that died unnoticed), or a new one; undefined when the host cannot run one.
+   * An idle warm shell of the slot, or a new one; undefined when the host cannot run one. An idle shell
+   * is used at once when the host sent something on its connection within RECENT_ANSWER_MS; after a
+   * quieter spell the host is asked first (a keepalive request), so a command is not written into a path
+   * that died unnoticed meanwhile: held back, it runs on the next connection instead.
    */
   private async warmShellFor(slot: Slot, conn: SshConnection, signal: AbortSignal, waiting: (what: string) => void): Promise<WarmShell | undefined> {
     const idle = slot.idleShells.take(conn);
     if (!idle) return abortable(this.openWarmShell(conn, signal), signal);
+    if (conn.heardWithin(RECENT_ANSWER_MS)) return idle;
     waiting('an answer from the host');
     // Given up before the answer: the shell ran nothing and can serve the next call.
     const answered = await abortable(conn.hostAnswers(), signal, (late) => late.then((ok) => ok && slot.idleShells.put(idle)));

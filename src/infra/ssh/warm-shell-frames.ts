@@ -5,8 +5,8 @@
  * A warm shell runs one command at a time. After the command exits, the shell prints an end marker on
  * stdout, followed by the exit status, whether processes of the command's session are still alive, and
  * the signal name when the status says the command died from one; then the same marker on stderr. The
- * marker carries a random nonce per command, so no output of the command can end it early by accident,
- * and output of an earlier command cannot be mistaken for this one's end.
+ * marker is random per shell and counted per command, so no output of the command can end it early by
+ * accident, and output of an earlier command cannot be mistaken for this one's end.
  */
 import { randomBytes } from 'node:crypto';
 import { shellQuote } from '../shell-quote.js';
@@ -38,9 +38,15 @@ export function commandLine(command: string, marker: string): string {
   );
 }
 
-/** A fresh end marker: letters, digits and underscores only, so it needs no quoting. */
-export function newMarker(): string {
-  return `__ght_end_${randomBytes(16).toString('hex')}`;
+/**
+ * End markers for one warm shell: a random part drawn once per shell and a count per command, so no
+ * two commands share one and no command can guess its own (it sees neither). Letters, digits and
+ * underscores only, so they need no quoting.
+ */
+export function markerSource(): () => string {
+  const nonce = randomBytes(16).toString('hex');
+  let n = 0;
+  return () => `__ght_end_${nonce}_${++n}`;
 }
 
 export interface CommandEnd {

@@ -19,7 +19,7 @@ import { notStartedDrop, openExecRetrying } from './ssh-channels.js';
 import type { SshConnection } from './ssh-connection.js';
 import { droppedDuringExec, type SshTarget } from './ssh-errors.js';
 import type { ProcessGroupReaper } from './ssh-exec.js';
-import { commandLine, MarkerScanner, newMarker, NO_SETSID_STATUS, parseEnd, READY_LINE, WARM_SHELL_COMMAND, type CommandEnd } from './warm-shell-frames.js';
+import { commandLine, MarkerScanner, markerSource, NO_SETSID_STATUS, parseEnd, READY_LINE, WARM_SHELL_COMMAND, type CommandEnd } from './warm-shell-frames.js';
 
 /** After a kill: stop waiting for the command's end and retire the shell (its state is unknown then). */
 const GIVE_UP_AFTER_MS = 3_500;
@@ -36,6 +36,7 @@ interface Running {
 export class WarmShell {
   private running: Running | undefined;
   private gone = false;
+  private readonly nextMarker = markerSource();
   /** Called once when the shell can run nothing more (retired, or its channel closed). */
   onGone: (() => void) | undefined;
 
@@ -112,7 +113,7 @@ export class WarmShell {
   run(command: string, options: ExecOptions, started: number, target: SshTarget, reaper: ProcessGroupReaper): Promise<ExecResult> {
     const conn = this.conn;
     return new Promise<ExecResult>((resolve, reject) => {
-      const marker = Buffer.from(newMarker());
+      const marker = Buffer.from(this.nextMarker());
       const stdout = new BoundedOutput(options.maxStdoutBytes);
       const stderr = new BoundedOutput(options.maxStderrBytes);
       const preamble = new PidPreamble();

@@ -1,4 +1,4 @@
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { HostInput } from '../../../common/host-input.dto.js';
 
 export class ShellExecInput extends HostInput {
@@ -6,6 +6,8 @@ export class ShellExecInput extends HostInput {
   @IsString()
   @MinLength(1)
   @MaxLength(16_384)
+  // sshd and spawn() end the string at a NUL, and sh drops it: the command would not be the one given.
+  @Matches(/^[^\0]*$/, { message: 'command must not contain NUL bytes' })
   command: string;
 
   /** Seconds before it is killed (default 60, at most 400). */
@@ -20,6 +22,7 @@ export class ShellExecInput extends HostInput {
   @IsString()
   @MinLength(1)
   @MaxLength(4096)
+  @Matches(/^[^\0]*$/, { message: 'cwd must not contain NUL bytes' })
   cwd?: string;
 
   /** Bytes kept per stream, start and end (default 4 KiB, at most 64 KiB). */
