@@ -160,3 +160,42 @@ describe('warm shells after sshd restarts', () => {
     }
   });
 });
+
+describe('warm shells and SFTP on an sshd with MaxSessions 1', () => {
+  let sshd: Sshd;
+  beforeAll(async () => {
+    sshd = await startSshd({ extraConfig: ['MaxSessions 1'] });
+  });
+  afterAll(() => sshd?.dispose());
+
+  it('an idle warm shell holding the only session is given back for SFTP, and commands run again after', async () => {
+    const t = sshTransportTo(sshd);
+    try {
+      expect((await t.exec('echo before', defaults)).stdout).toBe('before\n');
+      const sftp = await t.sftp();
+      const names = await new Promise<string[]>((resolve, reject) =>
+        sftp.readdir('/', (err, list) => (err ? reject(err) : resolve(list.map((e) => e.filename)))),
+      );
+      expect(names).toContain('tmp');
+      // SFTP now holds the session: a command waits for it, then fails saying why (as with a session per command).
+      sftp.end();
+      await waitFor('the SFTP session to close', async () => (await t.exec('echo after', defaults).catch(() => undefined))?.stdout === 'after\n', 10_000);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a streamed command (a channel of its own, as the GPU sampler) gets the session an idle warm shell held', async () => {
+    const t = sshTransportTo(sshd);
+    try {
+      expect((await t.exec('echo warm', defaults)).stdout).toBe('warm\n');
+      const chunks: string[] = [];
+      const r = await t.exec('echo streamed', { ...defaults, onStdout: (d) => chunks.push(String(d)) });
+      expect(r.stdout).toBe('streamed\n');
+      expect(chunks.join('')).toBe('streamed\n');
+      expect((await t.exec('echo warm again', defaults)).stdout).toBe('warm again\n');
+    } finally {
+      await t.close();
+    }
+  });
+});

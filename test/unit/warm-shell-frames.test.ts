@@ -5,7 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { commandLine, MarkerScanner, markerSource, parseEnd } from '../../src/infra/ssh/warm-shell-frames.js';
+import { pgrep } from '../support/processes.js';
+import { waitFor } from '../support/waiting.js';
+import { commandLine, KILL_SIGNAL, MarkerScanner, markerSource, parseEnd, WARM_SHELL_INIT } from '../../src/infra/ssh/warm-shell-frames.js';
 
 /** Feeds `stream` cut at `cuts` and returns what the scanner let through and what came after the marker. */
 function scan(marker: string, stream: Buffer, cuts: number[]): { out: string; after: string; ended: boolean } {
@@ -138,5 +140,43 @@ describe('commandLine in a real /bin/sh', () => {
     const [pid, session] = own!.stdout.trim().split(' ');
     expect(session).toBe(pid);
     expect(bg).toMatchObject({ stdout: 'started\n', status: ' 0 1 -' });
+  });
+});
+
+describe('the kill signal in a real /bin/sh', () => {
+  it(`${KILL_SIGNAL} to the shell kills the running command's whole group, and the shell reports the end and runs the next command`, async () => {
+    const sh = spawn('/bin/sh', [], { env: { PATH: process.env.PATH, SHELL: '/bin/sh' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    sh.stdout.on('data', (d) => (out += d));
+    sh.stderr.on('data', () => {});
+    const tag = `30.000${Math.floor(Math.random() * 1e6)}`;
+    const [first, second] = [newMarker(), newMarker()];
+    sh.stdin.write(WARM_SHELL_INIT);
+    // A command with a child of its own: the signal must take the group, not only the command's shell.
+    sh.stdin.write(commandLine(`echo started; sleep ${tag} & wait`, first));
+    await waitFor('the command to start', () => out.includes('started') && pgrep(`sleep ${tag}`).length >= 1, 5_000);
+    process.kill(sh.pid!, `SIG${KILL_SIGNAL}` as NodeJS.Signals);
+    await waitFor('the end marker', () => out.includes(first), 5_000);
+    expect(pgrep(`sleep ${tag}`)).toEqual([]);
+    sh.stdin.write(commandLine('echo next', second));
+    await waitFor('the next command', () => out.includes(second), 5_000);
+    expect(out.split(first)[1]).toMatch(/^ \d+ [01] \S+\nnext\n__ght_end_/);
+    sh.stdin.end();
+    await new Promise((r) => sh.on('close', r));
+  });
+
+  it('a kill signal while the shell is idle changes nothing', async () => {
+    const sh = spawn('/bin/sh', [], { env: { PATH: process.env.PATH, SHELL: '/bin/sh' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    sh.stdout.on('data', (d) => (out += d));
+    const [first, second] = [newMarker(), newMarker()];
+    sh.stdin.write(WARM_SHELL_INIT + commandLine('echo one', first));
+    await waitFor('the first command', () => out.includes(first), 5_000);
+    process.kill(sh.pid!, `SIG${KILL_SIGNAL}` as NodeJS.Signals);
+    await new Promise((r) => setTimeout(r, 100));
+    sh.stdin.write(commandLine('echo two', second));
+    await waitFor('the second command', () => out.includes(second), 5_000);
+    expect(out).toMatch(new RegExp(`^one\\n${first} 0 0 -\\ntwo\\n${second} 0 0 -\\n$`));
+    sh.stdin.end();
   });
 });

@@ -18,7 +18,7 @@ import { droppedDuringExec, type SshTarget } from './ssh-errors.js';
  * the signal), kill the remote process group from a second channel; close the channel ourselves after
  * CLOSE_AFTER_MS; stop waiting for it at GIVE_UP_AFTER_MS.
  */
-const REAP_AFTER_MS = 250;
+export const REAP_AFTER_MS = 250;
 const CLOSE_AFTER_MS = 2_000;
 const GIVE_UP_AFTER_MS = 3_500;
 
@@ -145,7 +145,11 @@ export class ProcessGroupReaper {
   private readonly pending = new Set<number>();
   private reaping = false;
 
-  constructor(private readonly target: SshTarget) {}
+  /** `onRefused`: sshd refused the kill's session on `conn` (the transport gives back an idle one). */
+  constructor(
+    private readonly target: SshTarget,
+    private readonly onRefused?: (conn: SshConnection) => void,
+  ) {}
 
   reap(conn: SshConnection, pid: number): void {
     this.pending.add(pid);
@@ -159,7 +163,7 @@ export class ProcessGroupReaper {
           // A negative pid names a process group; `--` keeps it from being read as a signal option.
           const command = `kill -s KILL -- ${pids.map((p) => `-${p}`).join(' ')} 2>/dev/null; true`;
           try {
-            const ch = await openExecRetrying(conn, this.target, command, new AbortController().signal);
+            const ch = await openExecRetrying(conn, this.target, command, new AbortController().signal, () => this.onRefused?.(conn));
             await new Promise<void>((resolve) => {
               const t = setTimeout(() => {
                 killChannel(ch);
@@ -202,7 +206,7 @@ export function killChannel(channel: ClientChannel): void {
  * the protocol object directly while the channel is open or half-closed, as channel.signal() itself does
  * (ssh2 1.17; the transport contract tests of timeouts and aborts fail if that internal moves).
  */
-function sendSignal(channel: ClientChannel, name: string): void {
+export function sendSignal(channel: ClientChannel, name: string): void {
   const ch = channel as unknown as {
     outgoing?: { id: number; state: string };
     _client?: { _protocol?: { signal?: (id: number, sig: string) => void } };

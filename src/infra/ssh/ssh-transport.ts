@@ -119,7 +119,7 @@ export class SshTransport implements HostTransport {
       throw new Error(`ssh host "${options.name}": max connections must be a whole number >= 1, got ${connections}`);
     }
     this.limiter = new ChannelLimiter(this.channelsPerConnection * connections);
-    this.reaper = new ProcessGroupReaper(this.target);
+    this.reaper = new ProcessGroupReaper(this.target, (conn) => this.sessionRefused(conn));
     this.warmShells = options.warmShells ?? true;
     this.pool = new SshConnectionPool({
       dial: {
@@ -173,7 +173,23 @@ export class SshTransport implements HostTransport {
 
   /** An SFTP session on the shared connection; opened once and re-opened after a reconnect. */
   async sftp(): Promise<SFTPWrapper> {
-    return openSftp(await this.pool.connection(), this.target, this.connectTimeoutMs);
+    const conn = await this.pool.connection();
+    let gaveBack = false;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await openSftp(conn, this.target, this.connectTimeoutMs);
+      } catch (err) {
+        if (!conn.alive || attempt >= 5) throw err;
+        // sshd had no session left: idle warm shells give theirs back, one at a time, until SFTP gets one.
+        if (this.pool.slots[0]!.idleShells.retireOne()) {
+          gaveBack = true;
+          await conn.nextExecClose(AbortSignal.timeout(this.connectTimeoutMs)).catch(() => false);
+          continue;
+        }
+        // Nothing of ours to give back; after a close, sshd frees the session in a later pass: ask again.
+        if (!gaveBack) throw err;
+      }
+    }
   }
 
   /**
@@ -236,7 +252,8 @@ export class SshTransport implements HostTransport {
           }
           // Idle warm shells hold sessions too: give one back to sshd if this channel would exceed the slot's share.
           if (slot.active + slot.idleShells.count > this.execLimit(slot)) slot.idleShells.retireOne();
-          const opening = openExecRetrying(conn, this.target, fullCommand, preStart.signal, this.fitCapacity);
+          const onConn = conn;
+          const opening = openExecRetrying(conn, this.target, fullCommand, preStart.signal, () => this.sessionRefused(onConn));
           channel = await abortable(opening, preStart.signal, (late) => {
             // The channel opened after we gave up on it: kill whatever started and let go of it.
             late.then(
@@ -292,7 +309,7 @@ export class SshTransport implements HostTransport {
 
   /** A new warm shell on `conn`, or undefined when the host cannot run one (then remembered for the connection). */
   private async openWarmShell(conn: SshConnection, signal: AbortSignal): Promise<WarmShell | undefined> {
-    const shell = await WarmShell.open(conn, this.target, signal, this.fitCapacity);
+    const shell = await WarmShell.open(conn, this.target, signal, () => this.sessionRefused(conn));
     if (!shell) this.noWarmShells.add(conn);
     return shell;
   }
@@ -301,6 +318,16 @@ export class SshTransport implements HostTransport {
   private execLimit(slot: Slot): number {
     const learned = slot.conn?.alive ? slot.conn.execLimit : Infinity;
     return Math.min(this.channelsPerConnection, learned);
+  }
+
+  /**
+   * sshd refused a session on `conn`: the connection's learned limit may have dropped, and an idle warm
+   * shell there gives its session back, so the refused open (which waits for one of our channels to
+   * close) gets one.
+   */
+  private sessionRefused(conn: SshConnection): void {
+    this.fitCapacity();
+    this.pool.slots.find((slot) => slot.conn === conn)?.idleShells.retireOne();
   }
 
   /** The limiter lets through as many calls as the connections take together (see SshConnection.execLimit). */

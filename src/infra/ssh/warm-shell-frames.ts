@@ -20,6 +20,16 @@ import { shellQuote } from '../shell-quote.js';
  */
 export const WARM_SHELL_COMMAND = "command -v setsid >/dev/null 2>&1 || exit 97\nprintf '__ght_ready__\\n'\nexec /bin/sh";
 
+/**
+ * The first line a warm shell runs. A signal request on its channel reaches only the shell (sshd
+ * signals the session's process group, and each command has a group of its own): on USR1 the shell
+ * kills the running command's group and reaps it, so a command can be killed without a second
+ * session. sshd refuses signal requests for root logins; the transport then kills by pid from another
+ * channel.
+ */
+export const KILL_SIGNAL = 'USR1';
+export const WARM_SHELL_INIT = `trap '[ -n "$_ght_p" ] && kill -s KILL -- "-$_ght_p" 2>/dev/null; wait "$_ght_p" 2>/dev/null' ${KILL_SIGNAL}\n`;
+
 /** The exit status a warm shell reports when setsid is missing on the host. */
 export const NO_SETSID_STATUS = 97;
 export const READY_LINE = Buffer.from('__ght_ready__\n');
@@ -27,12 +37,13 @@ export const READY_LINE = Buffer.from('__ght_ready__\n');
 /**
  * The line that runs `command` (already with its pid preamble) in a session of its own, through the
  * account's shell with stdin at EOF, and then reports its end (the wait is quiet: dash would print
- * "Terminated" for a command that died from a signal).
+ * "Terminated" for a command that died from a signal). The pid is forgotten once the command ended,
+ * so a late kill signal cannot reach a process that was given the same number since.
  */
 export function commandLine(command: string, marker: string): string {
   return (
     `setsid "\${SHELL:-/bin/sh}" -c ${shellQuote(command)} </dev/null & _ght_p=$!; ` +
-    'wait "$_ght_p" 2>/dev/null; _ght_s=$?; _ght_t=0; kill -s 0 -- "-$_ght_p" 2>/dev/null && _ght_t=1; _ght_n=-; ' +
+    'wait "$_ght_p" 2>/dev/null; _ght_s=$?; _ght_t=0; kill -s 0 -- "-$_ght_p" 2>/dev/null && _ght_t=1; _ght_p=; _ght_n=-; ' +
     '[ "$_ght_s" -gt 128 ] && _ght_n=$(kill -l "$_ght_s" 2>/dev/null); ' +
     `printf '%s %s %s %s\\n' ${marker} "$_ght_s" "$_ght_t" "\${_ght_n:--}"; printf '%s' ${marker} >&2\n`
   );

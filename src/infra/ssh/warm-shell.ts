@@ -18,8 +18,19 @@ import { PidPreamble } from './pid-preamble.js';
 import { notStartedDrop, openExecRetrying } from './ssh-channels.js';
 import type { SshConnection } from './ssh-connection.js';
 import { droppedDuringExec, type SshTarget } from './ssh-errors.js';
-import type { ProcessGroupReaper } from './ssh-exec.js';
-import { commandLine, MarkerScanner, markerSource, NO_SETSID_STATUS, parseEnd, READY_LINE, WARM_SHELL_COMMAND, type CommandEnd } from './warm-shell-frames.js';
+import { REAP_AFTER_MS, sendSignal, type ProcessGroupReaper } from './ssh-exec.js';
+import {
+  commandLine,
+  KILL_SIGNAL,
+  MarkerScanner,
+  markerSource,
+  NO_SETSID_STATUS,
+  parseEnd,
+  READY_LINE,
+  WARM_SHELL_COMMAND,
+  WARM_SHELL_INIT,
+  type CommandEnd,
+} from './warm-shell-frames.js';
 
 /** After a kill: stop waiting for the command's end and retire the shell (its state is unknown then). */
 const GIVE_UP_AFTER_MS = 3_500;
@@ -61,6 +72,8 @@ export class WarmShell {
    */
   static async open(conn: SshConnection, target: SshTarget, signal: AbortSignal, onRefused: () => void): Promise<WarmShell | undefined> {
     const channel = await openExecRetrying(conn, target, WARM_SHELL_COMMAND, signal, onRefused);
+    // Read by the sh once it runs (a host without setsid exits before reading it).
+    channel.write(WARM_SHELL_INIT);
     const ready = await new Promise<boolean>((resolve) => {
       let seen = Buffer.alloc(0);
       const answered = conn.awaitReply();
@@ -106,9 +119,8 @@ export class WarmShell {
 
   /**
    * Runs `command` (its command line began with withPidPreamble) to its end, with the semantics of
-   * runOnChannel: bounded output, cut off past maxReadBytes, the timeout and the caller's abort (the
-   * process group is killed from another channel: a signal request would reach the shell, not the
-   * command). `started` is the performance.now() of the exec call.
+   * runOnChannel: bounded output, cut off past maxReadBytes, the timeout and the caller's abort (see
+   * WARM_SHELL_INIT for how the command's process group is killed). `started` is the performance.now() of the exec call.
    */
   run(command: string, options: ExecOptions, started: number, target: SshTarget, reaper: ProcessGroupReaper): Promise<ExecResult> {
     const conn = this.conn;
@@ -177,11 +189,16 @@ export class WarmShell {
         if (preamble.pid !== undefined) reaper.reap(conn, preamble.pid);
         else reapWhenPidKnown = true;
       };
+      // The shell kills the command's group on a signal request; where sshd refuses those (root
+      // logins), the group is killed by pid from another channel shortly after.
       const kill = (why: KillReason) => {
         if (done || killedFor) return;
         killedFor = why;
-        reap();
-        timers.push(setTimeout(() => finish(), GIVE_UP_AFTER_MS));
+        sendSignal(this.channel, KILL_SIGNAL);
+        timers.push(
+          setTimeout(reap, REAP_AFTER_MS),
+          setTimeout(() => finish(), GIVE_UP_AFTER_MS),
+        );
       };
       const onDrop = () => finish(end || killedFor ? undefined : droppedDuringExec(target));
       const onAbort = () => kill('abort');
