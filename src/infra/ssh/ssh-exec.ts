@@ -20,7 +20,7 @@ import { droppedDuringExec, type SshTarget } from './ssh-errors.js';
  */
 export const REAP_AFTER_MS = 250;
 const CLOSE_AFTER_MS = 2_000;
-const GIVE_UP_AFTER_MS = 3_500;
+export const GIVE_UP_AFTER_MS = 3_500;
 
 /**
  * Runs the command already started on `channel` (its command line began with withPidPreamble) to its end.

@@ -5,10 +5,10 @@
  * round trips here, more with PAM); a command in a warm shell costs a fork and an exec or two. Framing:
  * warm-shell-frames.ts.
  *
- * Differences from a channel per command, all on purpose: a command's processes still alive after it
- * exits (a background job) are left running, but their output is not waited for; the shell they share
- * is retired (closed), so it cannot mix into a later command's output. A status of 128 + N is reported
- * as death by signal N, as the shell itself reports it.
+ * Differences from a channel per command, all on purpose: when processes of a command outlive it (a
+ * background job), the call waits for them only while they hold its output, as sshd would, and the
+ * shell is then retired, so nothing they write later can mix into another command's output. A status
+ * of 128 + N is reported as death by signal N, as the shell itself reports it.
  */
 import type { ClientChannel } from 'ssh2';
 import type { AppError } from '../../common/errors.js';
@@ -18,7 +18,7 @@ import { PidPreamble } from './pid-preamble.js';
 import { notStartedDrop, openExecRetrying } from './ssh-channels.js';
 import type { SshConnection } from './ssh-connection.js';
 import { droppedDuringExec, type SshTarget } from './ssh-errors.js';
-import { REAP_AFTER_MS, sendSignal, type ProcessGroupReaper } from './ssh-exec.js';
+import { GIVE_UP_AFTER_MS, REAP_AFTER_MS, sendSignal, type ProcessGroupReaper } from './ssh-exec.js';
 import {
   commandLine,
   KILL_SIGNAL,
@@ -31,9 +31,6 @@ import {
   WARM_SHELL_INIT,
   type CommandEnd,
 } from './warm-shell-frames.js';
-
-/** After a kill: stop waiting for the command's end and retire the shell (its state is unknown then). */
-const GIVE_UP_AFTER_MS = 3_500;
 
 /** One command running in the shell. */
 interface Running {
@@ -120,7 +117,8 @@ export class WarmShell {
   /**
    * Runs `command` (its command line began with withPidPreamble) to its end, with the semantics of
    * runOnChannel: bounded output, cut off past maxReadBytes, the timeout and the caller's abort (see
-   * WARM_SHELL_INIT for how the command's process group is killed). `started` is the performance.now() of the exec call.
+   * WARM_SHELL_INIT for how the command's process group is killed). `started` is the performance.now()
+   * of the exec call.
    */
   run(command: string, options: ExecOptions, started: number, target: SshTarget, reaper: ProcessGroupReaper): Promise<ExecResult> {
     const conn = this.conn;
@@ -190,7 +188,8 @@ export class WarmShell {
         else reapWhenPidKnown = true;
       };
       // The shell kills the command's group on a signal request; where sshd refuses those (root
-      // logins), the group is killed by pid from another channel shortly after.
+      // logins), the group is killed by pid from another channel shortly after. Past GIVE_UP_AFTER_MS
+      // the call ends without the markers, and the shell (its state unknown) is retired.
       const kill = (why: KillReason) => {
         if (done || killedFor) return;
         killedFor = why;
