@@ -247,7 +247,7 @@ export class SshTransport implements HostTransport {
         try {
           // Long-lived commands whose output is read as it comes (the GPU sampler) keep a channel each.
           if (this.warmShells && !options.onStdout && !this.noWarmShells.has(conn)) {
-            shell = await this.warmShellFor(slot!, conn, preStart.signal, (what) => (waitingFor = what));
+            shell = await this.warmShellFor(slot, conn, preStart.signal, (what) => (waitingFor = what));
             if (shell) break;
           }
           // Idle warm shells hold sessions too: give one back to sshd if this channel would exceed the slot's share.
