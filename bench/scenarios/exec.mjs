@@ -40,7 +40,13 @@ export const exec = {
         ratioRow("exec 'true': raw warm default socket p50", ts.raw_default.p50, raw, ts.raw_nodelay.p50, '— (info)'),
         // The server runs commands in warm shells: the same technique done by a plain client, for scale.
         ratioRow("exec 'true': raw client's own warm shell p50", ts.raw_warm_shell.p50, raw, ts.raw_nodelay.p50, '— (info)'),
-        ratioRow("exec 'true': shell_exec HTTP vs raw warm shell", ts.http_shell_exec.p50, 'raw warm shell', ts.raw_warm_shell.p50, '— (info)'),
+        ratioRow(
+          "exec 'true': shell_exec HTTP vs raw warm shell",
+          ts.http_shell_exec.p50,
+          'raw warm shell',
+          ts.raw_warm_shell.p50,
+          '— (info)',
+        ),
         // Measured is shell_exec, the ratio how many times slower connect-per-call is.
         row(
           "exec 'true': shell_exec HTTP vs connect-per-call",

@@ -86,7 +86,7 @@ describe('warm shells (shared sshd)', () => {
     expect((await warm.exec('echo mine', defaults)).stdout).toBe('mine\n');
   });
 
-  it('output from a process that left the command\'s session, arriving while the shell is idle, retires that shell', async () => {
+  it("output from a process that left the command's session, arriving while the shell is idle, retires that shell", async () => {
     const t = sshTransportTo(sharedSshd());
     const opens = countExecOpens();
     try {
@@ -179,7 +179,11 @@ describe('warm shells and SFTP on an sshd with MaxSessions 1', () => {
       expect(names).toContain('tmp');
       // SFTP now holds the session: a command waits for it, then fails saying why (as with a session per command).
       sftp.end();
-      await waitFor('the SFTP session to close', async () => (await t.exec('echo after', defaults).catch(() => undefined))?.stdout === 'after\n', 10_000);
+      await waitFor(
+        'the SFTP session to close',
+        async () => (await t.exec('echo after', defaults).catch(() => undefined))?.stdout === 'after\n',
+        10_000,
+      );
     } finally {
       await t.close();
     }

@@ -46,7 +46,13 @@ describe('MarkerScanner', () => {
   });
 
   it('finds it fed one byte at a time, and for random pairs of cuts', () => {
-    expect(scan(marker, stream, Array.from({ length: stream.length - 1 }, (_, i) => i + 1)).out).toBe(output);
+    expect(
+      scan(
+        marker,
+        stream,
+        Array.from({ length: stream.length - 1 }, (_, i) => i + 1),
+      ).out,
+    ).toBe(output);
     for (let n = 0; n < 300; n++) {
       const cuts = [Math.floor(Math.random() * stream.length), Math.floor(Math.random() * stream.length)].sort((a, b) => a - b);
       expect(scan(marker, stream, cuts).out, `cuts ${cuts}`).toBe(output);
@@ -119,7 +125,7 @@ describe('commandLine in a real /bin/sh', () => {
       "echo 'unterminated\nstill one argument'",
       'echo to-stderr >&2; false',
       'cat; echo "stdin was empty"',
-      "x='; echo injected'; echo \"$x\"",
+      'x=\'; echo injected\'; echo "$x"',
       'kill -TERM $$',
     ];
     const results = await runInSh(hostile);

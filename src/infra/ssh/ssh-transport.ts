@@ -296,7 +296,12 @@ export class SshTransport implements HostTransport {
    * quieter spell the host is asked first (a keepalive request), so a command is not written into a path
    * that died unnoticed meanwhile: held back, it runs on the next connection instead.
    */
-  private async warmShellFor(slot: Slot, conn: SshConnection, signal: AbortSignal, waiting: (what: string) => void): Promise<WarmShell | undefined> {
+  private async warmShellFor(
+    slot: Slot,
+    conn: SshConnection,
+    signal: AbortSignal,
+    waiting: (what: string) => void,
+  ): Promise<WarmShell | undefined> {
     const idle = slot.idleShells.take(conn);
     if (!idle) return abortable(this.openWarmShell(conn, signal), signal);
     if (conn.heardWithin(RECENT_ANSWER_MS)) return idle;
