@@ -11,6 +11,12 @@
 import { randomBytes } from 'node:crypto';
 import { shellQuote } from '../shell-quote.js';
 
+/** The exit status a warm shell reports when setsid is missing on the host. */
+export const NO_SETSID_STATUS = 97;
+/** What a warm shell prints once its sh is about to read commands. */
+const READY = '__ght_ready__';
+export const READY_LINE = Buffer.from(`${READY}\n`);
+
 /**
  * What the exec channel of a warm shell runs (through the account's shell, as every exec does). Hosts
  * without setsid(1) cannot give each command a process group of its own: exit 97 says so, and commands
@@ -18,7 +24,7 @@ import { shellQuote } from '../shell-quote.js';
  * (bash's `exec` takes back its own SHLVL increment, so each command's shell sees the SHLVL a shell
  * started by sshd sees, and Debian's bash decides about sourcing ~/.bashrc as it does on a channel.)
  */
-export const WARM_SHELL_COMMAND = "command -v setsid >/dev/null 2>&1 || exit 97\nprintf '__ght_ready__\\n'\nexec /bin/sh";
+export const WARM_SHELL_COMMAND = `command -v setsid >/dev/null 2>&1 || exit ${NO_SETSID_STATUS}\nprintf '${READY}\\n'\nexec /bin/sh`;
 
 /**
  * The first line a warm shell runs. A signal request on its channel reaches only the shell (sshd
@@ -29,10 +35,6 @@ export const WARM_SHELL_COMMAND = "command -v setsid >/dev/null 2>&1 || exit 97\
  */
 export const KILL_SIGNAL = 'USR1';
 export const WARM_SHELL_INIT = `trap '[ -n "$_ght_p" ] && kill -s KILL -- "-$_ght_p" 2>/dev/null; wait "$_ght_p" 2>/dev/null' ${KILL_SIGNAL}\n`;
-
-/** The exit status a warm shell reports when setsid is missing on the host. */
-export const NO_SETSID_STATUS = 97;
-export const READY_LINE = Buffer.from('__ght_ready__\n');
 
 /**
  * The line that runs `command` (already with its pid preamble) in a session of its own, through the

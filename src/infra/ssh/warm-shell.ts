@@ -77,6 +77,7 @@ export class WarmShell {
       const settle = (ok: boolean) => {
         answered();
         channel.removeListener('data', onData);
+        channel.removeListener('exit', onExit);
         channel.removeListener('close', onClose);
         signal.removeEventListener('abort', onClose);
         resolve(ok);
@@ -86,9 +87,10 @@ export class WarmShell {
         if (seen.length >= READY_LINE.length) settle(seen.equals(READY_LINE));
       };
       const onClose = () => settle(false);
+      const onExit = (code: number | null) => code === NO_SETSID_STATUS && settle(false);
       channel.on('data', onData);
       channel.once('close', onClose);
-      channel.on('exit', (code: number | null) => code === NO_SETSID_STATUS && settle(false));
+      channel.on('exit', onExit);
       channel.stderr.on('data', () => {});
       if (signal.aborted) onClose();
       else signal.addEventListener('abort', onClose, { once: true });
@@ -291,10 +293,6 @@ export class IdleWarmShells {
     const entry = this.shells[0];
     entry?.shell.retire();
     return entry !== undefined;
-  }
-
-  retireAll(): void {
-    while (this.retireOne());
   }
 
   private remove(entry: { shell: WarmShell; timer: NodeJS.Timeout }): void {

@@ -24,6 +24,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { HostInput } from '../../../common/host-input.dto.js';
+import { NoNulBytes } from '../../../common/no-nul-bytes.js';
 
 /** Limits shared by the DTOs, the service and the operation descriptions. */
 export const FILES_LIMITS = {
@@ -46,17 +47,11 @@ export const FILES_LIMITS = {
 const SHA256 = /^[0-9a-fA-F]{64}$/;
 
 /**
- * A field holding a path on the host, before the jail resolves it. A NUL would end the path early on the
- * host, so it is refused as invalid input (400) before any lookup. The rules are registered in the order
- * their messages are reported: NUL, length, type.
+ * A field holding a path on the host, before the jail resolves it; a NUL is refused before any lookup.
+ * The rules are registered in the order their messages are reported: NUL, length, type.
  */
 function FilePath(options: { optional?: boolean } = {}): PropertyDecorator {
-  return applyDecorators(
-    Matches(/^[^\0]*$/, { message: '$property must not contain NUL bytes' }),
-    MaxLength(FILES_LIMITS.pathChars),
-    IsString(),
-    ...(options.optional ? [IsOptional()] : []),
-  );
+  return applyDecorators(NoNulBytes(), MaxLength(FILES_LIMITS.pathChars), IsString(), ...(options.optional ? [IsOptional()] : []));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,13 +1,13 @@
-import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { HostInput } from '../../../common/host-input.dto.js';
+import { NoNulBytes } from '../../../common/no-nul-bytes.js';
 
 export class ShellExecInput extends HostInput {
   /** Command line for sh -c, e.g. "df -h". */
   @IsString()
   @MinLength(1)
   @MaxLength(16_384)
-  // sshd and spawn() end the string at a NUL, and sh drops it: the command would not be the one given.
-  @Matches(/^[^\0]*$/, { message: 'command must not contain NUL bytes' })
+  @NoNulBytes()
   command: string;
 
   /** Seconds before it is killed (default 60, at most 400). */
@@ -22,7 +22,7 @@ export class ShellExecInput extends HostInput {
   @IsString()
   @MinLength(1)
   @MaxLength(4096)
-  @Matches(/^[^\0]*$/, { message: 'cwd must not contain NUL bytes' })
+  @NoNulBytes()
   cwd?: string;
 
   /** Bytes kept per stream, start and end (default 4 KiB, at most 64 KiB). */
