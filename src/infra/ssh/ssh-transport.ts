@@ -181,7 +181,7 @@ export class SshTransport implements HostTransport {
       } catch (err) {
         if (!conn.alive || attempt >= 5) throw err;
         // sshd had no session left: idle warm shells give theirs back, one at a time, until SFTP gets one.
-        if (this.pool.slots[0]!.idleShells.retireOne()) {
+        if (this.retireIdleShell(conn)) {
           gaveBack = true;
           await conn.nextExecClose(AbortSignal.timeout(this.connectTimeoutMs)).catch(() => false);
           continue;
@@ -332,7 +332,12 @@ export class SshTransport implements HostTransport {
    */
   private sessionRefused(conn: SshConnection): void {
     this.fitCapacity();
-    this.pool.slots.find((slot) => slot.conn === conn)?.idleShells.retireOne();
+    this.retireIdleShell(conn);
+  }
+
+  /** Close the least recently used idle warm shell on `conn`, so its session is free; false if none. */
+  private retireIdleShell(conn: SshConnection): boolean {
+    return this.pool.slots.find((slot) => slot.conn === conn)?.idleShells.retireOne() ?? false;
   }
 
   /** The limiter lets through as many calls as the connections take together (see SshConnection.execLimit). */
